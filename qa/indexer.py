@@ -1,0 +1,103 @@
+"""Build an index in memory: reports → paragraphs → BM25 weights and vectors."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from qa.config import Settings
+from qa.dense import Encoder, VectorIndex
+from qa.documents import Report, paragraphs, read_reports
+from qa.sparse import SparseBM25, build_bm25
+from qa.tokenize import tokenize
+from qa.types import Chunk
+
+
+@dataclass
+class Index:
+    """Everything a query needs. Row ``i`` of ``vectors`` and of the BM25 matrix is chunk ``i``."""
+
+    chunks: list[Chunk]
+    reports: dict[str, Report]
+    bm25: SparseBM25
+    vectors: np.ndarray
+    vector_index: VectorIndex
+    model: str
+    notices: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def lexical_text(chunk: Chunk, section_weight: int) -> str:
+    """What BM25 sees: the section heading gives a paragraph its topic words."""
+    if chunk.kind == "heading" or not chunk.section:
+        return chunk.text
+    return " ".join([chunk.section] * section_weight + [chunk.text])
+
+
+def dense_text(chunk: Chunk) -> str:
+    return chunk.text
+
+
+def content_hash(model: str, text: str) -> str:
+    return hashlib.sha1(f"{model}\x00{text}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def make_chunks(reports: list[Report], settings: Settings) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for report in reports:
+        chunks.extend(paragraphs(report, len(chunks), settings.heading_max_chars,
+                                 settings.minor_max_chars))
+    return chunks
+
+
+def build_index(source: Path, settings: Settings, encoder: Encoder,
+                cached_vectors: dict[str, np.ndarray] | None = None,
+                progress: bool = False, log: Callable[[str], None] | None = None) -> Index:
+    """Read every report under ``source`` and build the index in memory.
+
+    ``cached_vectors`` maps ``content_hash`` → vector from a previous build with the same
+    model, so adding one report to a large folder embeds only the new paragraphs.
+    """
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    reports, notices = read_reports(source)
+    for notice in notices:
+        log(f"warning: {notice}")
+    chunks = make_chunks(reports, settings)
+    timings["read"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    corpus = [tokenize(lexical_text(c, settings.section_weight), settings.char_ngram)
+              for c in chunks]
+    timings["tokenize"] = time.perf_counter() - t
+    t = time.perf_counter()
+    bm25 = build_bm25(corpus, settings.bm25_variant, settings.bm25_k1, settings.bm25_b,
+                      settings.bm25_delta)
+    timings["bm25"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    hashes = [content_hash(encoder.model_id, dense_text(c)) for c in chunks]
+    cache = cached_vectors or {}
+    todo = [i for i, h in enumerate(hashes) if h not in cache]
+    vectors = np.zeros((len(chunks), encoder.dim), dtype=np.float32)
+    for i, h in enumerate(hashes):
+        if h in cache and cache[h].shape == (encoder.dim,):
+            vectors[i] = cache[h]
+    if todo:
+        fresh = encoder.encode([dense_text(chunks[i]) for i in todo], progress=progress)
+        vectors[todo] = fresh
+    timings["embed"] = time.perf_counter() - t
+    timings["embedded"] = float(len(todo))
+
+    t = time.perf_counter()
+    vector_index = VectorIndex.build(vectors, settings.ann_threshold)
+    timings["vector_index"] = time.perf_counter() - t
+    return Index(chunks, {r.path: r for r in reports}, bm25, vectors, vector_index,
+                 encoder.model_id, notices, timings)
