@@ -161,6 +161,12 @@ class SecurityMiddleware:
         b"cross-origin-",
     )
 
+    PREFLIGHT = {
+        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Access-Control-Allow-Headers": "Content-Type",
+        "Access-Control-Max-Age": "600",
+    }
+
     def __init__(self, app: ASGIApp, allowed_origins: Sequence[str]) -> None:
         self.app = app
         self.allowed = frozenset(allowed_origins)
@@ -202,10 +208,15 @@ class SecurityMiddleware:
         allowed = origin is not None and origin in self.allowed
         method = scope["method"]
 
+        cors = origin if allowed else None
+        extra: dict[str, str] | None = None
         if self._blocked(scope["path"]):
             response: Response = JSONResponse({"error": "not found"}, status_code=404)
         elif method == "OPTIONS" and origin and "access-control-request-method" in headers:
-            response = self._preflight(allowed)
+            if allowed:
+                response, extra = Response(status_code=204), self.PREFLIGHT
+            else:
+                response = JSONResponse({"error": "origin not allowed"}, status_code=403)
         elif (
             origin is not None
             and method not in self.SAFE_METHODS
@@ -217,23 +228,13 @@ class SecurityMiddleware:
                 status_code=403,
             )
         else:
-            await self.app(scope, receive, self._wrap_send(send, origin if allowed else None))
+            await self.app(scope, receive, self._wrap_send(send, cors))
             return
-        await response(scope, receive, self._wrap_send(send, origin if allowed else None))
+        await response(scope, receive, self._wrap_send(send, cors, extra))
 
-    def _preflight(self, allowed: bool) -> Response:
-        if not allowed:
-            return JSONResponse({"error": "origin not allowed"}, status_code=403)
-        return Response(
-            status_code=204,
-            headers={
-                "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-                "Access-Control-Allow-Headers": "Content-Type",
-                "Access-Control-Max-Age": "600",
-            },
-        )
-
-    def _wrap_send(self, send: Send, cors_origin: str | None) -> Send:
+    def _wrap_send(
+        self, send: Send, cors_origin: str | None, extra: dict[str, str] | None = None
+    ) -> Send:
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 raw = [
@@ -250,6 +251,8 @@ class SecurityMiddleware:
                     out["X-Frame-Options"] = "SAMEORIGIN"
                 if cors_origin:
                     out["Access-Control-Allow-Origin"] = cors_origin
+                for key, value in (extra or {}).items():
+                    out[key] = value
                 out.add_vary_header("Origin")
             await send(message)
 
@@ -259,20 +262,26 @@ class SecurityMiddleware:
 # ---------------------------------------------------------------------------- rendering
 
 
+_LINE_BREAKS = str.maketrans({"\n": "&#10;", "\r": "&#13;", "\u2028": "&#8232;", "\u2029": "&#8233;"})
+
+
 def esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """HTML-escape, and write line breaks as character references so that a reply stays one
+    line: Gradio's Markdown would otherwise end the raw-HTML block at a blank line."""
+    return html.escape(str(text), quote=True).translate(_LINE_BREAKS)
 
 
-def fold_breaks(text: str) -> str:
+def fold_breaks(text: str, left: str = "", right: str = "") -> str:
     """Fold line breaks inside a paragraph: nothing between two CJK characters, else a space.
 
     The contract keeps a paragraph's repaired line break in ``context``; the display folds
-    it. ``\x00``/``\x01`` (span sentinels, see ``highlight``) are skipped as neighbours.
+    it. ``left``/``right`` are the characters just outside ``text`` when it is a piece of
+    a longer string, so a break at its edge folds as it would in the whole.
     """
 
     def repl(m: re.Match[str]) -> str:
-        before = text[: m.start()].rstrip("\x00\x01")[-1:]
-        after = text[m.end() :].lstrip("\x00\x01")[:1]
+        before = text[: m.start()][-1:] or left[-1:]
+        after = text[m.end() :][:1] or right[:1]
         if not before or not after:
             return ""
         return "" if _CJK.match(before) and _CJK.match(after) else " "
@@ -281,7 +290,7 @@ def fold_breaks(text: str) -> str:
 
 
 _CJK = re.compile(f"[{CJK}]")
-_BREAKS = re.compile(r"[ \t\u3000]*(?:\r?\n[ \t\u3000]*)+")
+_BREAKS = re.compile(r"[ \t\u3000]*(?:(?:\r\n|\r|\n|\u2028|\u2029)[ \t\u3000]*)+")
 
 
 def highlight(context: str, rel_start: int, text: str, mark_class: str = "qa-hit") -> str:
@@ -291,12 +300,12 @@ def highlight(context: str, rel_start: int, text: str, mark_class: str = "qa-hit
     if rel_start < 0:
         return esc(fold_breaks(context))
     end = rel_start + len(text)
-    # Fold as one string so breaks at the edges of the span see their neighbours,
-    # using sentinels that cannot occur in decoded text.
-    folded = fold_breaks(context[:rel_start] + "\x00" + text + "\x01" + context[end:])
-    before, rest = folded.split("\x00", 1)
-    hit, after = rest.split("\x01", 1)
-    return f'{esc(before)}<mark class="{mark_class}">{esc(hit)}</mark>{esc(after)}'
+    before, after = context[:rel_start], context[end:]
+    return (
+        f"{esc(fold_breaks(before, '', text))}"
+        f'<mark class="{mark_class}">{esc(fold_breaks(text, before, after))}</mark>'
+        f"{esc(fold_breaks(after, text, ''))}"
+    )
 
 
 def confidence_badge(found: bool, confidence: float) -> str:
@@ -763,7 +772,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(default: this server only)",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    log.setLevel(logging.INFO)
     try:
         origins = parse_origins(args.allowed_origins)
     except ValueError as exc:
@@ -790,11 +800,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     url = f"http://{shown}:{args.port}/"
+    stats = assistant.stats()
     log.info(
-        "start-up took %.1f s (index and model loaded in %.1f s; %s)",
+        "start-up took %.1f s (index and model loaded in %.1f s: %s report(s), %s paragraphs, "
+        "model %s)",
         time.perf_counter() - began,
         loaded,
-        ", ".join(f"{k}={v}" for k, v in assistant.stats().items()),
+        stats.get("documents", "?"),
+        stats.get("paragraphs", "?"),
+        stats.get("model", "?"),
     )
     log.info("chat at %s · embed at %sembed/ · widget at %swidget.js · API docs at %sdocs",
              url, url, url, url)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 import threading
 import time
@@ -14,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from qa import extract
+from qa import confidence, extract
 from qa.config import Settings
 from qa.dense import Encoder
 from qa.errors import BadQuestion, IndexStoreError
@@ -22,7 +21,7 @@ from qa.fuse import fuse, minmax
 from qa.indexer import Index, build_index, lexical_text
 from qa.store import StaleIndex, build_lock, check_fresh, load_index, load_vector_cache, read_manifest, save_index
 from qa.textnorm import has_cjk, normalize
-from qa.tokenize import tokenize
+from qa.tokenize import raw_words, tokenize
 from qa.types import Answer, Chunk, Citation, Span
 
 Log = Callable[[str], None]
@@ -216,30 +215,32 @@ class Assistant:
 
     def _features(self, question: str, best: extract.Candidate | None, hit_of: dict[int, Hit],
                   words: dict[str, float], both: dict[str, float]) -> dict[str, float]:
-        if best is None:
-            return {"cjk": 0.0, "cov_word": 0.0, "cov_char": 0.0, "dense": 0.0, "form_ok": 0.0,
-                    "span_cov": 0.0, "n_terms": 0.0}
-        chunk = best.chunk
-        para_norm = normalize(lexical_text(chunk, 1))
+        """The evidence ``confidence`` weighs (see qa/confidence.py)."""
+        if best is None or not words:
+            return {"n_terms": 0.0}
+        vocab = self.index.bm25.vocab
+        qn = normalize(question)
+        para_norm = normalize(lexical_text(best.chunk, 1))
+        raw = raw_words(question)
+        names = confidence.named_terms(qn, raw)
+        unknown = [n for n in names if n not in vocab and n[:-1] not in vocab
+                   and not (n.isascii() and n in vocab)]
         return {
+            "n_terms": float(len(words)),
             "cjk": 1.0 if has_cjk(question) else 0.0,
             "cov_word": extract.coverage(para_norm, words),
             "cov_char": extract.coverage(para_norm, both),
-            "dense": hit_of[chunk.id].dense,
-            "form_ok": 1.0 if best.form_ok else 0.0,
-            "span_cov": best.coverage,
-            "n_terms": float(len(words)),
+            "dense": hit_of[best.chunk.id].dense,
+            "form": best.form_ok,
+            "missing_number": confidence.missing(confidence.question_numbers(qn), para_norm),
+            "missing_name": 1.0 if unknown else 0.0,
+            "focus": confidence.char_presence(confidence.focus_word(raw), para_norm),
         }
 
     def _confidence(self, f: dict[str, float]) -> float:
-        """Map the features to [0, 1]. Weights were fitted on eval/qa.jsonl (logistic)."""
         if f["n_terms"] == 0:
             return 0.0
-        if f["cjk"]:
-            z = -7.0 + 6.0 * f["cov_word"] + 2.0 * f["cov_char"] + 4.0 * f["dense"] + 0.5 * f["form_ok"]
-        else:  # a question in another language: only the encoder can vouch for it
-            z = -4.0 + 10.0 * f["dense"] + 0.5 * f["form_ok"]
-        return 1.0 / (1.0 + math.exp(-z))
+        return confidence.logistic(f, self.settings.confidence_weights)
 
 
 def _build(source: Path, index_dir: Path, settings: Settings, encoder: Encoder,

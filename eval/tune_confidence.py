@@ -1,0 +1,80 @@
+"""Fit the confidence model (qa/confidence.py) and the abstention threshold on an eval set.
+
+    python eval/tune_confidence.py [eval/qa.jsonl] [--source seeds] [--index index]
+
+Prints the logistic weights (paste them into CONFIDENCE_WEIGHTS in qa/config.py) and the
+threshold that abstains on the most unanswerable questions while abstaining on at most 5%
+of the answerable ones. Label: 1 for an answerable question, 0 for an unanswerable one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from qa.assistant import load_assistant
+from qa.confidence import FEATURES, logistic
+from qa.evalset import load_eval_set
+from qa.evaluate import choose_threshold
+
+TERMS = (*FEATURES, "foreign_dense")
+
+
+def design(features: list[dict[str, float]]) -> np.ndarray:
+    rows = []
+    for f in features:
+        row = [f.get(k, 0.0) for k in FEATURES]
+        row.append(f.get("dense", 0.0) if f.get("cjk", 0.0) == 0.0 else 0.0)
+        rows.append(row)
+    return np.asarray(rows, dtype=np.float64)
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float = 0.002, steps: int = 30000) -> np.ndarray:
+    """Plain gradient descent on the L2-regularised logistic loss; returns [bias, w...]."""
+    xb = np.hstack([np.ones((len(x), 1)), x])
+    w = np.zeros(xb.shape[1])
+    # Weight classes equally: there are far fewer unanswerable than answerable questions.
+    sample = np.where(y == 1, 0.5 / max(1, y.sum()), 0.5 / max(1, (1 - y).sum()))
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(xb @ w)))
+        grad = xb.T @ ((p - y) * sample) + l2 * np.r_[0, w[1:]]
+        w -= 1.0 * grad
+    return w
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("file", nargs="?", default="eval/qa.jsonl")
+    ap.add_argument("--source", default="seeds")
+    ap.add_argument("--index", default="index")
+    args = ap.parse_args()
+    assistant = load_assistant(args.source, args.index)
+    items = load_eval_set(args.file)
+    feats, labels = [], []
+    for item in items:
+        _, details = assistant.ask_explained(item.question)
+        feats.append(details)
+        labels.append(1.0 if item.answers else 0.0)
+    usable = [i for i, f in enumerate(feats) if f.get("n_terms", 0) > 0]
+    x = design([feats[i] for i in usable])
+    y = np.asarray([labels[i] for i in usable])
+    w = fit(x, y)
+    weights = {"bias": round(float(w[0]), 3)}
+    weights.update({k: round(float(v), 3) for k, v in zip(TERMS, w[1:])})
+    rows = [{"expected": [1] if labels[i] else [],
+             "confidence": logistic(feats[i], weights) if i in usable else 0.0}
+            for i in range(len(items))]
+    threshold = choose_threshold(rows)
+    ans = [r["confidence"] for r in rows if r["expected"]]
+    unans = [r["confidence"] for r in rows if not r["expected"]]
+    print(json.dumps({
+        "weights": weights, "threshold": round(threshold, 3),
+        "abstain_recall": round(sum(c < threshold for c in unans) / max(1, len(unans)), 3),
+        "false_abstention": round(sum(c < threshold for c in ans) / max(1, len(ans)), 3),
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""How sure we are that the chosen span answers the question, as a number in [0, 1].
+
+The report must not be made to answer what it never says. Low word overlap alone is a
+poor sign (a paraphrase shares few words with the report and is still answerable), so
+besides overlap and embedding similarity the model looks for specific things the question
+names and the report lacks: a year or number absent from the cited paragraph, a place
+name or Latin term absent from every report, a unit the cited number does not carry.
+The weights are a logistic regression fitted on eval/qa.jsonl (eval/tune_confidence.py).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Iterable
+
+from qa.textnorm import has_cjk, normalize
+
+FEATURES = ("cov_word", "cov_char", "dense", "form", "missing_number", "missing_name",
+            "focus", "cjk")
+
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_LATIN = re.compile(r"[a-z]{2,}")
+_PLACE_SUFFIX = ("区", "市", "县", "省", "镇", "州")
+_NOT_PLACE = frozenset("这个 那个 哪个 全 各 本 城 该 此 每 一个 城乡 示范 片".split())
+
+
+def question_numbers(question_norm: str) -> list[str]:
+    return _DIGITS.findall(question_norm)
+
+
+def named_terms(question_norm: str, words: Iterable[str]) -> list[str]:
+    """Place names (X区, X市 …) and Latin terms the question names."""
+    # A Latin term in a Chinese question (GDP, Python) is a name; in an English question
+    # it is just a word, and only the encoder can judge it.
+    out = _LATIN.findall(question_norm) if has_cjk(question_norm) else []
+    seq = list(words)
+    for i, w in enumerate(seq):
+        if w in _PLACE_SUFFIX and i > 0 and seq[i - 1] not in _NOT_PLACE and len(seq[i - 1]) >= 2:
+            out.append(seq[i - 1] + w)
+        elif len(w) >= 3 and w.endswith(_PLACE_SUFFIX) and w[:-1] not in _NOT_PLACE:
+            out.append(w)
+    return out
+
+
+_ASK = frozenset("多少 几 谁 什么 哪些 哪几 哪个 哪几个 哪里 哪儿 哪 多 何时 啥 哪位 几个 什么样".split())
+_SKIP = frozenset("""是 有 的 了 为 叫 达到 共 一共 总共 共有 分别 都 已经 到底 ? ？ 啊 呢 吗 呀 个 张 所
+    名 位 项 次 台 户 家 条 处 种 批 大 长 高 远 久 干 做 搞 方面 名字 单位 办法 城市 口号 变化
+    措施 内容 地方 东西 事情 情况 问题 时候 方式 途径 作用 意义 目标 数量 结果 样 样子""".split())
+
+
+def focus_word(words: list[str]) -> str:
+    """The thing a question asks about: the word after its question word (多少张床位 →
+    床位), else the one before it (总人口是多少 → 总人口). '' when there is none."""
+    for i, w in enumerate(words):
+        if w in _ASK:
+            for j in range(i + 1, min(i + 3, len(words))):
+                if (words[j] not in _SKIP and words[j] not in _ASK and len(words[j]) >= 2
+                        and words[j][0] not in "几哪"):
+                    return words[j]
+            for j in range(i - 1, max(-1, i - 4), -1):
+                if words[j] not in _SKIP and words[j] not in _ASK and words[j][0] not in "几哪":
+                    return words[j]
+            return ""
+    return ""
+
+
+def char_presence(term: str, haystack_norm: str) -> float:
+    """Share of the characters of ``term`` found in ``haystack_norm`` (1.0 for '')."""
+    term = normalize(term)
+    if not term:
+        return 1.0
+    return sum(1 for ch in term if ch in haystack_norm) / len(term)
+
+
+def logistic(features: dict[str, float], weights: dict[str, float]) -> float:
+    z = weights.get("bias", 0.0) + sum(weights.get(k, 0.0) * features.get(k, 0.0)
+                                       for k in FEATURES)
+    if features.get("cjk", 0.0) == 0.0:
+        z += weights.get("foreign_dense", 0.0) * features.get("dense", 0.0)
+    z = max(-30.0, min(30.0, z))
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def missing(terms: Iterable[str], haystack_norm: str) -> float:
+    """1.0 when any of ``terms`` is absent from ``haystack_norm``."""
+    return 1.0 if any(normalize(t) not in haystack_norm for t in terms) else 0.0
