@@ -293,19 +293,49 @@ _CJK = re.compile(f"[{CJK}]")
 _BREAKS = re.compile(r"[ \t\u3000]*(?:(?:\r\n|\r|\n|\u2028|\u2029)[ \t\u3000]*)+")
 
 
-def highlight(context: str, rel_start: int, text: str, mark_class: str = "qa-hit") -> str:
-    """Escaped ``context`` with ``text`` at ``rel_start`` wrapped in <mark>."""
+def highlight(
+    context: str, rel_start: int, text: str, mark_class: str = "qa-hit", clip: int = 0
+) -> str:
+    """Escaped ``context`` with ``text`` at ``rel_start`` wrapped in <mark>; with ``clip``,
+    only about that many characters either side of it, cut at sentence ends."""
     if not text or context[rel_start : rel_start + len(text)] != text:
         rel_start = context.find(text) if text else -1
     if rel_start < 0:
         return esc(fold_breaks(context))
     end = rel_start + len(text)
     before, after = context[:rel_start], context[end:]
+    if clip:
+        before, after = clip_before(before, clip), clip_after(after, clip)
     return (
         f"{esc(fold_breaks(before, '', text))}"
         f'<mark class="{mark_class}">{esc(fold_breaks(text, before, after))}</mark>'
         f"{esc(fold_breaks(after, text, ''))}"
     )
+
+
+_STOPS = ("。！？；!?;", "，、,：:")  # cut at a sentence end, else at a clause end
+
+
+def clip_before(text: str, room: int) -> str:
+    if len(text) <= room:
+        return text
+    tail = text[-room:]
+    for stops in _STOPS:
+        cut = next((i + 1 for i, ch in enumerate(tail) if ch in stops), 0)
+        if 0 < cut < len(tail):
+            return "…" + tail[cut:]
+    return "…" + tail
+
+
+def clip_after(text: str, room: int) -> str:
+    if len(text) <= room:
+        return text
+    head = text[:room]
+    for stops in _STOPS:
+        cut = max((i + 1 for i, ch in enumerate(head) if ch in stops), default=0)
+        if cut:
+            return head[:cut] + "…"
+    return head + "…"
 
 
 def confidence_badge(found: bool, confidence: float) -> str:
@@ -328,10 +358,10 @@ def source_href(doc: str, start: int, end: int) -> str:
     return f"/source?doc={quote(doc, safe='')}&start={int(start)}&end={int(end)}#hit"
 
 
-def render_citation(n: int, cit: dict[str, Any], found: bool) -> str:
+def render_citation(n: int, cit: dict[str, Any], found: bool, clip: int = 0) -> str:
     context = cit.get("context", "")
     rel = int(cit.get("start", 0)) - int(cit.get("context_start", 0))
-    body = highlight(context, rel, cit.get("text", ""), "qa-hit" if found else "qa-near")
+    body = highlight(context, rel, cit.get("text", ""), "qa-hit" if found else "qa-near", clip)
     section = cit.get("section") or ""
     section_html = f'<span class="qa-section">{esc(section)}</span>' if section else ""
     doc = cit.get("doc", "")
@@ -346,14 +376,17 @@ def render_citation(n: int, cit: dict[str, Any], found: bool) -> str:
     )
 
 
-def render_answer(ans: dict[str, Any]) -> str:
-    """One reply as HTML on a single line (so Markdown leaves it alone), every text escaped."""
+def render_answer(ans: dict[str, Any], clip: int = 0) -> str:
+    """One reply as HTML on a single line (so Markdown leaves it alone), every text escaped.
+
+    ``clip`` > 0 (the compact view) shows about that many characters of each paragraph
+    either side of the span; 查看原文 still opens the whole report."""
     found = bool(ans.get("found"))
     cites = list(ans.get("citations") or [])
     badge = confidence_badge(found, float(ans.get("confidence", 0.0)))
     if found:
         head = f'<strong class="qa-answer">{esc(ans.get("answer", ""))}</strong>{badge}'
-        rendered = [render_citation(i, c, True) for i, c in enumerate(cites, 1)]
+        rendered = [render_citation(i, c, True, clip) for i, c in enumerate(cites, 1)]
         cites_html = "".join(rendered[:1])
         if len(rendered) > 1:
             cites_html += (
@@ -364,7 +397,7 @@ def render_answer(ans: dict[str, Any]) -> str:
         head = f'<strong class="qa-answer qa-notfound">报告中没有找到答案</strong>{badge}'
         cites_html = (
             '<div class="qa-note">以下是最接近的段落，供参考：</div>'
-            + "".join(render_citation(i, c, False) for i, c in enumerate(cites, 1))
+            + "".join(render_citation(i, c, False, clip) for i, c in enumerate(cites, 1))
             if cites
             else ""
         )
@@ -536,7 +569,6 @@ def add_api_routes(app: FastAPI, assistant: Assistant, stats: dict[str, Any]) ->
 def add_page_routes(app: FastAPI, assistant: Assistant) -> None:
     assets = {
         "chat.js": "text/javascript",
-        "chat.css": "text/css",
         "source.css": "text/css",
     }
 
@@ -625,7 +657,7 @@ def build_chat(
         if not isinstance(question, str) or not question.strip():
             return gr.skip(), gr.skip(), gr.skip()
         try:
-            reply = render_answer(assistant.ask(question).to_dict())
+            reply = render_answer(assistant.ask(question).to_dict(), clip=60 if compact else 0)
         except BadQuestion as exc:
             reply = render_error(str(exc))
         except Exception:
@@ -654,7 +686,9 @@ def build_chat(
 
     subtitle = f"{stats.get('documents', '?')} 份报告 · {stats.get('paragraphs', '?')} 个段落"
     with gr.Blocks(
-        title="报告问答", analytics_enabled=False, fill_height=compact, fill_width=compact
+        title="报告问答",
+        analytics_enabled=False,
+        fill_width=compact,
     ) as demo:
         history = gr.State([])
         if not compact:
@@ -669,13 +703,13 @@ def build_chat(
         chatbot = gr.Chatbot(
             show_label=False,
             elem_id="qa-chat",
-            height=None if compact else 560,
-            scale=1 if compact else None,
+            # The embed view: the chat takes the iframe's height less the input row.
+            height="calc(100dvh - 84px)" if compact else 560,
             sanitize_html=True,
             latex_delimiters=[],
             feedback_options=None,
             buttons=[],
-            layout="bubble",
+            layout="panel" if compact else "bubble",
             group_consecutive_messages=False,
             placeholder="<div class='qa-placeholder'>请输入关于报告的问题，或点一个示例问题。</div>",
             examples=[{"text": q} for q in examples] or None,
@@ -683,7 +717,7 @@ def build_chat(
         with gr.Row(equal_height=True, elem_id="qa-input-row"):
             box = gr.Textbox(
                 show_label=False,
-                placeholder="输入问题，按回车提问（最多 500 字）",
+                placeholder="输入问题，回车提问" if compact else "输入问题，按回车提问（最多 500 字）",
                 max_length=MAX_QUESTION,
                 lines=1,
                 scale=8,
@@ -748,13 +782,14 @@ def create_app(
         max_file_size="1kb",
         blocked_paths=blocked,
         theme=make_theme(),
-        css_paths=[STATIC / "chat.css"],
         head=head,
     )
     embed = build_chat(assistant, compact=True, examples=examples, stats=stats)
-    gr.mount_gradio_app(app, embed, path="/embed", **common)
+    gr.mount_gradio_app(
+        app, embed, path="/embed", css_paths=[STATIC / "chat.css", STATIC / "embed.css"], **common
+    )
     chat = build_chat(assistant, compact=False, examples=examples, stats=stats)
-    gr.mount_gradio_app(app, chat, path="/", **common)
+    gr.mount_gradio_app(app, chat, path="/", css_paths=[STATIC / "chat.css"], **common)
     app.add_middleware(SecurityMiddleware, allowed_origins=origins)
     return app
 

@@ -235,6 +235,7 @@ class Assistant:
             "missing_number": confidence.missing(confidence.question_numbers(qn), para_norm),
             "missing_name": 1.0 if unknown else 0.0,
             "focus": confidence.char_presence(confidence.focus_word(raw), para_norm),
+            "span_sim": best.similarity,
         }
 
     def _confidence(self, f: dict[str, float]) -> float:

@@ -17,7 +17,7 @@ from typing import Iterable
 from qa.textnorm import has_cjk, normalize
 
 FEATURES = ("cov_word", "cov_char", "dense", "form", "missing_number", "missing_name",
-            "focus", "cjk")
+            "focus", "span_sim", "cjk")
 
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _LATIN = re.compile(r"[a-z]{2,}")

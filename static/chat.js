@@ -68,7 +68,8 @@
       event.preventDefault();
       event.stopPropagation();
       var cite = link.closest(".qa-cite");
-      open(link.getAttribute("href"), cite ? cite.getAttribute("data-doc") : "");
+      var doc = cite && cite.querySelector(".qa-doc");
+      open(link.getAttribute("href"), doc ? doc.textContent : "");
     },
     true
   );

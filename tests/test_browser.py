@@ -164,9 +164,13 @@ def test_chat_highlights_the_answer_and_shows_the_source(watched, live):
     page.keyboard.press("Escape")
     assert page.locator("#qa-source-overlay").count() == 0
 
-    # 清空 resets the conversation.
-    page.locator("#qa-clear").click()
-    page.locator(".qa-reply").first.wait_for(state="detached", timeout=WAIT_MS)
+    # 清空 resets the conversation, and so does the chat's own 🗑 icon: what comes after
+    # either starts a new conversation (the history lives on the server).
+    for clear in (page.locator("#qa-clear"), page.locator("#qa-chat .icon-button").first):
+        clear.click()
+        page.locator(".qa-reply").first.wait_for(state="detached", timeout=WAIT_MS)
+        ask(page, QUESTION)
+        assert page.locator(".qa-reply").count() == 1
 
 
 def test_question_markup_is_shown_as_text(watched, live):
