@@ -31,6 +31,7 @@ from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
 from urllib.parse import quote, urlsplit  # noqa: E402
 
+import fastapi_offline  # noqa: E402
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI, Request  # noqa: E402
 from fastapi.concurrency import run_in_threadpool  # noqa: E402
@@ -205,7 +206,7 @@ class SecurityMiddleware:
             return
         headers = Headers(scope=scope)
         origin = headers.get("origin")
-        allowed = origin is not None and origin in self.allowed
+        allowed = origin is not None and _normalise_origin(origin) in self.allowed
         method = scope["method"]
 
         cors = origin if allowed else None
@@ -262,7 +263,9 @@ class SecurityMiddleware:
 # ---------------------------------------------------------------------------- rendering
 
 
-_LINE_BREAKS = str.maketrans({"\n": "&#10;", "\r": "&#13;", "\u2028": "&#8232;", "\u2029": "&#8233;"})
+_LINE_BREAKS = str.maketrans(
+    {"\n": "&#10;", "\r": "&#13;", "\u2028": "&#8232;", "\u2029": "&#8233;"}
+)
 
 
 def esc(text: object) -> str:
@@ -341,7 +344,7 @@ def clip_after(text: str, room: int) -> str:
 def confidence_badge(found: bool, confidence: float) -> str:
     pct = round(max(0.0, min(1.0, float(confidence))) * 100)
     if not found:
-        level, word = "none", "未找到"
+        level, word = "none", ""
     elif confidence >= 0.75:
         level, word = "high", "高"
     elif confidence >= 0.5:
@@ -350,7 +353,7 @@ def confidence_badge(found: bool, confidence: float) -> str:
         level, word = "low", "低"
     return (
         f'<span class="qa-badge qa-badge-{level}" title="置信度 {confidence:.2f}">'
-        f"置信度 {word} · {pct}%</span>"
+        f"置信度 {word + ' · ' if word else ''}{pct}%</span>"
     )
 
 
@@ -366,7 +369,7 @@ def render_citation(n: int, cit: dict[str, Any], found: bool, clip: int = 0) -> 
     section_html = f'<span class="qa-section">{esc(section)}</span>' if section else ""
     doc = cit.get("doc", "")
     return (
-        f'<div class="qa-cite" data-doc="{esc(doc)}">'
+        '<div class="qa-cite">'
         f'<div class="qa-cite-head"><span class="qa-cite-n">[{n}]</span>{section_html}</div>'
         f'<div class="qa-context">{body}</div>'
         f'<div class="qa-cite-foot"><span class="qa-doc">{esc(doc)}</span>'
@@ -489,13 +492,21 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+class BodyTooLarge(Exception):
+    pass
+
+
 async def read_json(request: Request) -> Any:
+    """The parsed body, read no further than MAX_BODY bytes; ValueError if it is not JSON."""
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > MAX_BODY:
-            raise ValueError("too large")
-    return json.loads(bytes(body).decode("utf-8"))
+            raise BodyTooLarge
+    try:
+        return json.loads(bytes(body).decode("utf-8"))
+    except RecursionError:  # [[[[… nested deeper than the parser's stack
+        raise ValueError("nested too deeply") from None
 
 
 def parse_ask(payload: Any) -> tuple[str, int] | str:
@@ -529,10 +540,17 @@ def add_api_routes(app: FastAPI, assistant: Assistant, stats: dict[str, Any]) ->
         """Returns the answer object of docs/CONTRACT.md: a verbatim span of a report with
         its citations, or `found: false` and the nearest passages."""
         try:
+            return await answer_request(request)
+        except Exception:
+            log.exception("POST /api/ask failed")
+            return error(500, "internal error")
+
+    async def answer_request(request: Request) -> Response:
+        try:
             payload = await read_json(request)
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            if str(exc) == "too large":
-                return error(413, f"the request body is larger than {MAX_BODY} bytes")
+        except BodyTooLarge:
+            return error(413, f"the request body is larger than {MAX_BODY} bytes")
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             return error(400, "the request body is not valid JSON（请求体不是合法的 JSON）")
         parsed = parse_ask(payload)
         if isinstance(parsed, str):
@@ -542,9 +560,6 @@ def add_api_routes(app: FastAPI, assistant: Assistant, stats: dict[str, Any]) ->
             answer = await run_in_threadpool(assistant.ask, question, top_k=top_k)
         except BadQuestion as exc:
             return error(422, str(exc))
-        except Exception:
-            log.exception("POST /api/ask failed for a %d-character question", len(question))
-            return error(500, "internal error")
         return JSONResponse(answer.to_dict())
 
     @app.get("/api/health", tags=["qa"], summary="200 once the index is loaded")
@@ -608,7 +623,8 @@ def add_page_routes(app: FastAPI, assistant: Assistant) -> None:
             return _page(400, "参数错误", "引用的位置超出了报告范围。")
         return HTMLResponse(render_source_page(doc, text, start, end))
 
-    offline = Path(__import__("fastapi_offline").__file__).parent / "static"
+    # Swagger UI's files from the fastapi-offline package: FastAPI's default loads them from a CDN.
+    offline = Path(fastapi_offline.__file__).parent / "static"
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
@@ -642,7 +658,13 @@ def _page(status: int, title: str, message: str) -> HTMLResponse:
 
 def make_theme() -> gr.themes.Base:
     # System fonts only: a named Google font would make every page call fonts.googleapis.com.
-    sans = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "sans-serif"]
+    sans = [
+        "Noto Sans CJK SC",
+        "Source Han Sans SC",
+        "PingFang SC",
+        "Microsoft YaHei",
+        "sans-serif",
+    ]
     mono = ["Noto Sans Mono CJK SC", "DejaVu Sans Mono", "monospace"]
     return gr.themes.Default(primary_hue="blue", font=sans, font_mono=mono)
 
@@ -717,7 +739,9 @@ def build_chat(
         with gr.Row(equal_height=True, elem_id="qa-input-row"):
             box = gr.Textbox(
                 show_label=False,
-                placeholder="输入问题，回车提问" if compact else "输入问题，按回车提问（最多 500 字）",
+                placeholder="输入问题，回车提问"
+                if compact
+                else "输入问题，按回车提问（最多 500 字）",
                 max_length=MAX_QUESTION,
                 lines=1,
                 scale=8,
@@ -726,9 +750,9 @@ def build_chat(
                 container=False,
             )
             send = gr.Button("提问", variant="primary", scale=1, min_width=72, elem_id="qa-send")
-            reset = gr.Button("清空", variant="secondary", scale=1, min_width=72, elem_id="qa-clear")
-        if not compact and examples:
-            gr.Examples(examples=[[q] for q in examples], inputs=[box], label="示例问题")
+            reset = gr.Button(
+                "清空", variant="secondary", scale=1, min_width=72, elem_id="qa-clear"
+            )
 
         outputs = [chatbot, history, box]
         box.submit(turn, [box, history], outputs, api_name="chat")
@@ -794,17 +818,32 @@ def create_app(
     return app
 
 
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}")
+    return port
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python app.py``: load the assistant once, then serve until interrupted.
+
+    Flags win over the environment (QA_HOST, QA_PORT, QA_ALLOWED_ORIGINS)."""
+    env = os.environ
     parser = argparse.ArgumentParser(description="Serve the report Q&A chat, embed view and API.")
-    parser.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
-    parser.add_argument("--source", default=os.environ.get("QA_SOURCE", "seeds"))
-    parser.add_argument("--index", default=os.environ.get("QA_INDEX", "index"))
+    parser.add_argument("--host", default=env.get("QA_HOST", "127.0.0.1"), help="[127.0.0.1]")
+    parser.add_argument("--port", type=_port, default=env.get("QA_PORT", "7860"), help="[7860]")
+    parser.add_argument("--source", default="seeds", help="folder of reports [seeds]")
+    parser.add_argument("--index", default="index", help="index folder, built if missing [index]")
     parser.add_argument(
         "--allowed-origins",
-        default=os.environ.get("QA_ALLOWED_ORIGINS", ""),
-        help="comma-separated origins that may frame /embed and call /api "
-        "(default: this server only)",
+        default=env.get("QA_ALLOWED_ORIGINS", ""),
+        metavar="ORIGINS",
+        help="comma-separated origins (scheme://host[:port]) that may frame the chat and call "
+        "the API from their pages [none: this server only]",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
@@ -845,8 +884,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         stats.get("paragraphs", "?"),
         stats.get("model", "?"),
     )
-    log.info("chat at %s · embed at %sembed/ · widget at %swidget.js · API docs at %sdocs",
-             url, url, url, url)
+    log.info(
+        "chat at %s · embed at %sembed/ · widget at %swidget.js · API docs at %sdocs",
+        url,
+        url,
+        url,
+        url,
+    )
     log.info("framing and CORS allowed for: %s", ", ".join(origins) or "this origin only")
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

@@ -15,20 +15,10 @@ import json
 import numpy as np
 
 from qa.assistant import load_assistant
-from qa.confidence import FEATURES, logistic
+from qa.confidence import logistic, model_for
 from qa.evalset import load_eval_set
 from qa.evaluate import choose_threshold
 
-TERMS = (*FEATURES, "foreign_dense")
-
-
-def design(features: list[dict[str, float]]) -> np.ndarray:
-    rows = []
-    for f in features:
-        row = [f.get(k, 0.0) for k in FEATURES]
-        row.append(f.get("dense", 0.0) if f.get("cjk", 0.0) == 0.0 else 0.0)
-        rows.append(row)
-    return np.asarray(rows, dtype=np.float64)
 
 
 def fit(x: np.ndarray, y: np.ndarray, l2: float = 0.002, steps: int = 30000) -> np.ndarray:
@@ -58,11 +48,16 @@ def main() -> None:
         feats.append(details)
         labels.append(1.0 if item.answers else 0.0)
     usable = [i for i, f in enumerate(feats) if f.get("n_terms", 0) > 0]
-    x = design([feats[i] for i in usable])
-    y = np.asarray([labels[i] for i in usable])
-    w = fit(x, y)
-    weights = {"bias": round(float(w[0]), 3)}
-    weights.update({k: round(float(v), 3) for k, v in zip(TERMS, w[1:])})
+    weights: dict[str, dict[str, float]] = {}
+    for name in ("chinese", "foreign"):
+        mine = [i for i in usable if model_for(feats[i])[0] == name]
+        keys = model_for(feats[mine[0]])[1]
+        x = np.asarray([[feats[i].get(k, 0.0) for k in keys] for i in mine])
+        y = np.asarray([labels[i] for i in mine])
+        w = fit(x, y)
+        weights[name] = {"bias": round(float(w[0]), 3)}
+        weights[name].update({k: round(float(v), 3) for k, v in zip(keys, w[1:])})
+        print(f"{name}: {len(mine)} questions, {int(y.sum())} answerable")
     rows = [{"expected": [1] if labels[i] else [],
              "confidence": logistic(feats[i], weights) if i in usable else 0.0}
             for i in range(len(items))]

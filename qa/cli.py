@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from qa.errors import QAError, UsageError
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, as for any usage error
-        raise UsageError(f"{message} (see: python -m qa {self.prog.split()[-1]} --help)")
+        # prog is "qa" for the top-level parser and "qa ask" for a subcommand's
+        raise UsageError(f"{message} (see: python -m {self.prog} --help)")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -75,12 +77,17 @@ def _questions_from_stdin() -> list[tuple[int, str | None, str | None]]:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from qa.assistant import load_assistant
+    from qa.assistant import clean_question, load_assistant
+    from qa.config import Settings
     from qa.errors import BadQuestion
 
+    if not 1 <= args.top_k <= 10:
+        raise UsageError("--top-k must be an integer from 1 to 10")
     if args.question == "-":
         batch = _questions_from_stdin()
     else:
+        # Refuse a bad question now, not after the model and index have loaded (seconds).
+        clean_question(args.question, Settings.from_env().max_question_chars)
         batch = [(0, args.question, None)]
     assistant = load_assistant(args.source, args.index)
     for n, question, error in batch:
@@ -106,8 +113,21 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from qa.assistant import load_assistant
+    import os
 
+    from qa.assistant import load_assistant
+    from qa.documents import list_reports
+    from qa.errors import IndexStoreError
+    from qa.store import build_lock
+
+    # `build` exists to write the index: refuse an index folder that cannot be written
+    # (read-only mount, a file in the way) instead of building in memory and discarding it.
+    list_reports(Path(args.source))  # a missing or empty source folder is the first error
+    index_dir = Path(args.index)
+    with build_lock(index_dir):
+        pass
+    if not os.access(index_dir, os.W_OK | os.X_OK):
+        raise IndexStoreError(f"cannot write the index folder {index_dir} (permission denied)")
     assistant = load_assistant(args.source, args.index, rebuild=True, progress=True)
     st = assistant.stats()
     print(f"indexed {st['paragraphs']} paragraphs from {st['documents']} report(s) into "

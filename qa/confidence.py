@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from qa.textnorm import has_cjk, normalize
 
+#: features of the model for questions with Chinese characters.
 FEATURES = ("cov_word", "cov_char", "dense", "form", "missing_number", "missing_name",
-            "focus", "span_sim", "cjk")
+            "focus", "span_sim")
+#: a question in another language shares no words with the report: only the encoder's
+#: similarities, the asked form and its numbers can vouch for it.
+FOREIGN_FEATURES = ("dense", "span_sim", "form", "missing_number")
 
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _LATIN = re.compile(r"[a-z]{2,}")
@@ -73,11 +77,16 @@ def char_presence(term: str, haystack_norm: str) -> float:
     return sum(1 for ch in term if ch in haystack_norm) / len(term)
 
 
-def logistic(features: dict[str, float], weights: dict[str, float]) -> float:
-    z = weights.get("bias", 0.0) + sum(weights.get(k, 0.0) * features.get(k, 0.0)
-                                       for k in FEATURES)
-    if features.get("cjk", 0.0) == 0.0:
-        z += weights.get("foreign_dense", 0.0) * features.get("dense", 0.0)
+def model_for(features: dict[str, float]) -> tuple[str, tuple[str, ...]]:
+    """Which of the two models judges this question, and its features."""
+    return ("chinese", FEATURES) if features.get("cjk", 0.0) else ("foreign", FOREIGN_FEATURES)
+
+
+def logistic(features: dict[str, float], weights: dict[str, dict[str, float]]) -> float:
+    """``weights`` holds one weight dict (with a ``bias``) per model name."""
+    name, keys = model_for(features)
+    w = weights[name]
+    z = w.get("bias", 0.0) + sum(w.get(k, 0.0) * features.get(k, 0.0) for k in keys)
     z = max(-30.0, min(30.0, z))
     return 1.0 / (1.0 + math.exp(-z))
 

@@ -19,9 +19,11 @@ DEFAULT_MODEL = "usem3"
 FORMAT_VERSION = 1
 
 CONFIDENCE_WEIGHTS = {
-    "bias": -5.994, "cov_word": 0.661, "cov_char": 1.491, "dense": -0.116, "form": 4.817,
-    "missing_number": -3.495, "missing_name": -3.705, "focus": 1.291, "span_sim": 1.832,
-    "cjk": -0.861, "foreign_dense": 0.564,
+    "chinese": {"bias": -6.812, "cov_word": 0.719, "cov_char": 1.68, "dense": -0.205,
+                "form": 4.915, "missing_number": -3.555, "missing_name": -3.792, "focus": 1.289,
+                "span_sim": 1.435},
+    "foreign": {"bias": -2.97, "dense": 3.52, "span_sim": 7.633, "form": 0.0,
+                "missing_number": -3.53},
 }
 
 

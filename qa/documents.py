@@ -86,10 +86,23 @@ def list_reports(source: Path) -> list[Path]:
     return files
 
 
+def printable_name(name: str) -> str:
+    """``name`` with any undecodable byte (a lone surrogate from the OS) written as ``\\xNN``."""
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no undecodable byte stands for
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def read_reports(source: Path) -> tuple[list[Report], list[str]]:
     """Every readable report under ``source``, and one notice per file that was skipped."""
     reports, notices = [], []
     for path in list_reports(source):
+        name = display_path(path)
+        if printable_name(name) != name:  # it could not be written to JSON or the index
+            notices.append(f"{printable_name(name)}: the file name is not valid UTF-8; "
+                           "rename the file; skipped")
+            continue
         try:
             reports.append(read_report(path, path.relative_to(source).as_posix()))
         except SourceError as exc:
@@ -179,24 +192,27 @@ def paragraphs(report: Report, first_id: int = 0, heading_max_chars: int = 40,
     """Cut a report into chunks: headings label the paragraphs under them, and blocks the
     file broke mid-sentence are joined with the block that completes them."""
     text = report.text
-    merged: list[list[int]] = []
+    merged: list[list[int]] = []  # [start, end, 1 if repaired from fragments else 0]
     for a, b in _blocks(text):
         s = text[a:b]
         if (merged and not _is_heading(s, heading_max_chars)
                 and _is_prose_fragment(text[merged[-1][0]:merged[-1][1]])
                 and not _is_heading(text[merged[-1][0]:merged[-1][1]], heading_max_chars)):
             merged[-1][1] = b
+            merged[-1][2] = 1
         else:
-            merged.append([a, b])
+            merged.append([a, b, 0])
     chunks: list[Chunk] = []
     section = ""
-    for a, b in merged:
+    for a, b, repaired in merged:
         s = text[a:b]
         if _is_heading(s, heading_max_chars):
             section = s.lstrip("#").strip(SPACE)
             kind = "heading"
         else:
-            kind = "minor" if len(s) < minor_max_chars else "body"
+            # a repaired paragraph is prose however short: as ``minor`` its sentences would
+            # be cut again at the very line break the repair joined.
+            kind = "minor" if len(s) < minor_max_chars and not repaired else "body"
         for pa, pb in _cut_long(text, a, b, MAX_PARAGRAPH_CHARS):
             chunks.append(Chunk(first_id + len(chunks), report.path, pa, pb, text[pa:pb],
                                 section, kind))

@@ -8,8 +8,9 @@ from __future__ import annotations
 import statistics
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from qa.assistant import MODES, Assistant
 from qa.evalset import EvalItem

@@ -10,8 +10,8 @@ enumeration; 谁 → a name), by its paragraph's retrieval score, and by its len
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from qa.documents import clauses, sentences
 from qa.textnorm import normalize

@@ -20,15 +20,16 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from qa.config import FORMAT_VERSION, Settings
 from qa.dense import VectorIndex
-from qa.documents import display_path, list_reports, read_report
+from qa.documents import display_path, list_reports, printable_name, read_report
 from qa.errors import IndexStoreError, SourceError
 from qa.indexer import Index, content_hash, dense_text
 from qa.sparse import SparseBM25
@@ -51,7 +52,8 @@ def sha256_file(path: Path) -> str:
 
 def source_listing(source: Path) -> dict[str, str]:
     """``{path relative to source: sha256}`` of every report file, readable or not."""
-    return {p.relative_to(source).as_posix(): sha256_file(p) for p in list_reports(source)}
+    return {printable_name(p.relative_to(source).as_posix()): sha256_file(p)
+            for p in list_reports(source)}
 
 
 @contextlib.contextmanager
@@ -176,11 +178,20 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
     return manifest
 
 
+#: what load_index reads from a manifest, and the JSON type each must have.
+_MANIFEST_FIELDS = {"generation": str, "model": str, "settings": dict, "sources": dict,
+                    "indexed": dict, "files": dict, "notices": list}
+
+
 def check_fresh(manifest: dict[str, Any], source: Path, settings: Settings) -> None:
     """Raise StaleIndex unless the manifest matches the format, settings and sources."""
     if manifest.get("format_version") != FORMAT_VERSION:
         raise StaleIndex(f"the index has format {manifest.get('format_version')!r}, "
                          f"this version reads {FORMAT_VERSION}")
+    for key, kind in _MANIFEST_FIELDS.items():
+        if not isinstance(manifest.get(key), kind):
+            raise StaleIndex(f"the index manifest is malformed ({key} is missing or of the "
+                             "wrong type)")
     want = settings.index_fingerprint()
     have = manifest.get("settings") or {}
     changed = [k for k in want if have.get(k) != want[k]]
@@ -232,7 +243,7 @@ def load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Index
                           np.load(gen / "bm25_idf.npy", allow_pickle=False))
         vectors = np.load(gen / "vectors.npy", allow_pickle=False)
         vector_index = VectorIndex.load(gen / "faiss.index")
-    except (OSError, ValueError, KeyError, SourceError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, SourceError, RuntimeError) as exc:
         raise StaleIndex(f"the index cannot be read ({type(exc).__name__}: {exc})") from None
     if not (len(chunks) == bm25.size == len(vectors) == vector_index.index.ntotal):
         raise StaleIndex("the index files disagree on the number of paragraphs")
@@ -253,7 +264,7 @@ def load_vector_cache(index_dir: Path, model: str) -> dict[str, np.ndarray]:
         if len(hashes) != len(vectors):
             return {}
         return dict(zip(hashes, vectors))
-    except (StaleIndex, OSError, ValueError, KeyError):
+    except (StaleIndex, OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
 
 

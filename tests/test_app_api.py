@@ -1,5 +1,7 @@
 """The web app in-process through an HTTP client: the JSON contract, every bad input, the
-security headers, what is (not) reachable, the renderer's escaping, and start-up."""
+security headers, what is (not) reachable, the renderer's escaping, and start-up.
+
+`assistant` and `index_dir` are the real engine's session fixtures from conftest.py."""
 
 from __future__ import annotations
 
@@ -16,18 +18,13 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from webfixtures import INDEX, ROOT, real_assistant
+from webfixtures import ROOT
 
 import app as web
 
 ALLOWED = "https://intranet.example.com"
 OTHER = "https://evil.example.net"
 QUESTION = "签约了多少个项目？"
-
-
-@pytest.fixture(scope="module")
-def assistant():
-    return real_assistant()
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +51,14 @@ def test_ask_returns_the_contract_object(answer, assistant):
     assert answer["citations"], "the seed report should give at least one citation"
     for c in answer["citations"]:
         assert set(c) == {
-            "doc", "start", "end", "text", "context", "context_start", "section", "score",
+            "doc",
+            "start",
+            "end",
+            "text",
+            "context",
+            "context_start",
+            "section",
+            "score",
         }
         source = assistant.source_text(c["doc"])
         assert source[c["start"] : c["end"]] == c["text"]
@@ -136,14 +140,34 @@ def _assert_error(r: httpx.Response, statuses: tuple[int, ...]) -> None:
 
 @pytest.mark.parametrize("body", BAD_JSON_BODIES.values(), ids=BAD_JSON_BODIES.keys())
 def test_bad_json_bodies_get_422_with_an_error(client, body):
-    r = client.post("/api/ask", content=json.dumps(body), headers={"Content-Type": "application/json"})
+    r = client.post(
+        "/api/ask", content=json.dumps(body), headers={"Content-Type": "application/json"}
+    )
     _assert_error(r, (422,))
 
 
 @pytest.mark.parametrize(
     "raw",
-    [b"", b"not json", b"{'question': 'x'}", b'{"question": "x"', b"\xff\xfe\x00", b"question=x"],
-    ids=["empty", "text", "single quotes", "truncated", "not utf-8", "form"],
+    [
+        b"",
+        b"not json",
+        b"{'question': 'x'}",
+        b'{"question": "x"',
+        b"\xff\xfe\x00",
+        b"question=x",
+        b"[" * 8000 + b"]" * 8000,
+        b'{"a":' * 2500 + b"1" + b"}" * 2500,
+    ],
+    ids=[
+        "empty",
+        "text",
+        "single quotes",
+        "truncated",
+        "not utf-8",
+        "form",
+        "deep list",
+        "deep object",
+    ],
 )
 def test_non_json_bodies_get_400_with_an_error(client, raw):
     r = client.post("/api/ask", content=raw, headers={"Content-Type": "application/json"})
@@ -162,11 +186,30 @@ def test_the_error_explains_the_limit(client):
 
 @pytest.mark.parametrize(
     ("method", "path", "status"),
-    [("GET", "/api/ask", 405), ("PUT", "/api/ask", 405), ("POST", "/api/health", 405),
-     ("GET", "/api/nope", 404), ("POST", "/api/nope", 404)],
+    [
+        ("GET", "/api/ask", 405),
+        ("PUT", "/api/ask", 405),
+        ("POST", "/api/health", 405),
+        ("GET", "/api/nope", 404),
+        ("POST", "/api/nope", 404),
+    ],
 )
 def test_other_api_routes_answer_json_errors(client, method, path, status):
     _assert_error(client.request(method, path), (status,))
+
+
+def test_an_engine_failure_is_a_logged_500_without_a_traceback(assistant, caplog):
+    class Broken:
+        def stats(self):
+            return assistant.stats()
+
+        def ask(self, question, top_k=3):
+            raise RuntimeError("index exploded at /secret/path")
+
+    with TestClient(web.create_app(Broken(), [])) as c:
+        r = c.post("/api/ask", json={"question": QUESTION})
+    assert r.status_code == 500 and r.json() == {"error": "internal error"}
+    assert "index exploded" in caplog.text  # logged for the operator, not shown to the user
 
 
 # ------------------------------------------------------------------ many threads at once
@@ -230,7 +273,10 @@ def test_cors_only_for_the_allowlist_even_on_a_public_host(client, path):
 
 
 def test_preflight(client):
-    ask = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    ask = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
     r = client.options("/api/ask", headers={"Origin": ALLOWED, **ask})
     assert r.status_code == 204
     assert r.headers["access-control-allow-origin"] == ALLOWED
@@ -250,18 +296,20 @@ def test_cross_origin_posts_from_elsewhere_are_refused(client):
     assert r.status_code == 200
     assert r.headers["access-control-allow-origin"] == ALLOWED
     # The page's own calls carry its own origin.
-    r = client.post("/api/ask", json={"question": QUESTION}, headers={"Origin": "http://127.0.0.1:7860"})
+    r = client.post(
+        "/api/ask", json={"question": QUESTION}, headers={"Origin": "http://127.0.0.1:7860"}
+    )
     assert r.status_code == 200
 
 
 # ------------------------------------------------------------------ what is not served
 
 
-def test_the_index_sources_and_code_are_not_reachable(client, assistant, answer):
+def test_the_index_sources_and_code_are_not_reachable(client, assistant, answer, index_dir):
     doc = answer["citations"][0]["doc"]
     doc_path = Path(doc) if Path(doc).is_absolute() else ROOT / doc
     targets = [
-        f"/gradio_api/file={INDEX.resolve() / 'manifest.json'}",
+        f"/gradio_api/file={index_dir.resolve() / 'manifest.json'}",
         f"/gradio_api/file={doc_path.resolve()}",
         f"/gradio_api/file={ROOT / 'app.py'}",
         "/gradio_api/file=app.py",
@@ -329,8 +377,12 @@ def test_source_page_highlights_the_span(client, answer, assistant):
 
 @pytest.mark.parametrize(
     "params",
-    [{"doc": "/etc/passwd", "start": 0, "end": 1}, {"doc": "app.py", "start": 0, "end": 1},
-     {"doc": "../index/manifest.json", "start": 0, "end": 1}, {"start": 0, "end": 1}],
+    [
+        {"doc": "/etc/passwd", "start": 0, "end": 1},
+        {"doc": "app.py", "start": 0, "end": 1},
+        {"doc": "../index/manifest.json", "start": 0, "end": 1},
+        {"start": 0, "end": 1},
+    ],
 )
 def test_source_page_only_shows_indexed_reports(client, params):
     r = client.get("/source", params=params)
@@ -338,8 +390,15 @@ def test_source_page_only_shows_indexed_reports(client, params):
     assert "root:" not in r.text and "import" not in r.text
 
 
-@pytest.mark.parametrize("bad", [{"start": -1, "end": 3}, {"start": 5, "end": 2},
-                                 {"start": 0, "end": 10**9}, {"start": "x", "end": 1}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"start": -1, "end": 3},
+        {"start": 5, "end": 2},
+        {"start": 0, "end": 10**9},
+        {"start": "x", "end": 1},
+    ],
+)
 def test_source_page_rejects_bad_offsets(client, answer, bad):
     r = client.get("/source", params={"doc": answer["citations"][0]["doc"], **bad})
     assert r.status_code == 400
@@ -362,7 +421,7 @@ class _Tags(HTMLParser):
 
 
 ALLOWED_TAGS = {"div", "span", "strong", "mark", "a", "details", "summary"}
-ALLOWED_ATTRS = {"class", "href", "target", "rel", "title", "data-doc", "data-state"}
+ALLOWED_ATTRS = {"class", "href", "target", "rel", "title", "data-state"}
 
 
 def _parse(markup: str) -> _Tags:
@@ -374,22 +433,43 @@ def _parse(markup: str) -> _Tags:
 
 _PIECES = ["<img src=x onerror=alert(1)>", "<script>", "</div>", "&lt;", "javascript:", "**"]
 hostile = st.lists(
-    st.one_of(st.sampled_from(list("<>&\"'`=/ \n\r\t\u3000\u2028ab中文签约*_#$[]()!\\")),
-              st.sampled_from(_PIECES)),
+    st.one_of(
+        st.sampled_from(list("<>&\"'`=/ \n\r\t\u3000\u2028ab中文签约*_#$[]()!\\")),
+        st.sampled_from(_PIECES),
+    ),
     max_size=12,
 ).map("".join)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(before=hostile, span=hostile.filter(bool), after=hostile, section=hostile, doc=hostile,
-       found=st.booleans(), clip=st.sampled_from([0, 3, 60]))
+@given(
+    before=hostile,
+    span=hostile.filter(bool),
+    after=hostile,
+    section=hostile,
+    doc=hostile,
+    found=st.booleans(),
+    clip=st.sampled_from([0, 3, 60]),
+)
 def test_render_answer_never_lets_markup_through(before, span, after, section, doc, found, clip):
     context = before + span + after
-    cit = {"doc": doc, "start": 100 + len(before), "end": 100 + len(before) + len(span),
-           "text": span, "context": context, "context_start": 100, "section": section,
-           "score": 0.5}
-    ans = {"question": "q", "found": found, "answer": span if found else "", "confidence": 0.9,
-           "citations": [cit, cit]}
+    cit = {
+        "doc": doc,
+        "start": 100 + len(before),
+        "end": 100 + len(before) + len(span),
+        "text": span,
+        "context": context,
+        "context_start": 100,
+        "section": section,
+        "score": 0.5,
+    }
+    ans = {
+        "question": "q",
+        "found": found,
+        "answer": span if found else "",
+        "confidence": 0.9,
+        "citations": [cit, cit],
+    }
     out = web.render_answer(ans, clip=clip)
     assert "\n" not in out and "\r" not in out  # one line: Markdown leaves it alone
     parsed = _parse(out)
@@ -452,16 +532,28 @@ def test_fold_breaks():
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("", []), (" https://A.example.com/ , http://b:8080", ["https://a.example.com", "http://b:8080"]),
-     ("https://a.example.com:443,http://b:80", ["https://a.example.com", "http://b"]),
-     ("http://[::1]:9000", ["http://[::1]:9000"])],
+    [
+        ("", []),
+        (" https://A.example.com/ , http://b:8080", ["https://a.example.com", "http://b:8080"]),
+        ("https://a.example.com:443,http://b:80", ["https://a.example.com", "http://b"]),
+        ("http://[::1]:9000", ["http://[::1]:9000"]),
+    ],
 )
 def test_parse_origins(raw, expected):
     assert web.parse_origins(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["*", "intranet.example.com", "https://a.example.com/path",
-                                 "ftp://a.example.com", "https://*.example.com", "http://a:99999"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "*",
+        "intranet.example.com",
+        "https://a.example.com/path",
+        "ftp://a.example.com",
+        "https://*.example.com",
+        "http://a:99999",
+    ],
+)
 def test_parse_origins_rejects(raw):
     with pytest.raises(ValueError):
         web.parse_origins(raw)
@@ -491,7 +583,7 @@ def test_main_loads_once_and_logs_startup(fake_run, caplog):
     caplog.set_level(logging.INFO, logger="qa.app")
     assert web.main(["--port", "7999"]) == 0
     assert fake_run["load"] == 1
-    (app, kw), = fake_run["run"]
+    ((app, kw),) = fake_run["run"]
     assert kw["host"] == "127.0.0.1" and kw["port"] == 7999
     assert re.search(r"start-up took \d+\.\d s", caplog.text)
     assert "http://127.0.0.1:7999/" in caplog.text
@@ -514,6 +606,13 @@ def test_main_reads_the_environment_and_flags_win(fake_run, monkeypatch):
     assert web.main(["--host", "127.0.0.2", "--port", "9001", "--allowed-origins", ""]) == 0
     app, kw = fake_run["run"][-1]
     assert (kw["host"], kw["port"]) == ("127.0.0.2", 9001)
+
+
+def test_main_rejects_a_bad_port(fake_run, monkeypatch):
+    monkeypatch.setenv("QA_PORT", "http")
+    with pytest.raises(SystemExit) as stop:
+        web.main([])
+    assert stop.value.code == 2 and fake_run["load"] == 0
 
 
 def test_main_rejects_bad_origins_before_loading(fake_run, capsys):

@@ -94,7 +94,11 @@ def test_ask_endpoint_rejects_bad_questions(client):
 
 
 def test_many_threads_at_once(live, client):
-    questions = [QUESTION, "吸引了多少名人才回乡？", "2016年至2020年全区累计实施了多少个产业扶贫项目？"]
+    questions = [
+        QUESTION,
+        "吸引了多少名人才回乡？",
+        "2016年至2020年全区累计实施了多少个产业扶贫项目？",
+    ]
     expected = {q: api_ask(live, q) for q in questions}
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(lambda q: api_ask(live, q), questions * 4))

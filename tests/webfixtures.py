@@ -1,8 +1,8 @@
-"""Shared pieces of the web tests: the real assistant, `python app.py` running on loopback,
-and two "intranet" pages on other ports (one allowlisted, one not).
+"""Shared pieces of the web tests: `python app.py` running on loopback, and two "intranet"
+pages on other ports (one allowlisted, one not).
 
-Each is made once per test process and reused by test_app_api, test_app_gradio and
-test_browser (loading the model takes ~15 s). Everything listens on 127.0.0.1 only.
+Made once per test process and shared by test_app_gradio and test_browser (the server
+loads the real model, ~15 s). Everything listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -38,14 +38,6 @@ IFRAME_SNIPPET = (
     '<iframe src="{origin}/embed/" title="报告问答" '
     'style="width:400px;height:640px;border:1px solid #ddd;border-radius:8px"></iframe>'
 )
-
-
-@lru_cache(maxsize=1)
-def real_assistant() -> Any:
-    """The real engine over seeds/, with its index in a temporary folder."""
-    from qa import load_assistant
-
-    return load_assistant(source=SEEDS, index=INDEX, log=lambda _msg: None)
 
 
 def free_port() -> int:
@@ -116,12 +108,23 @@ def live_server() -> Live:
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
             [
-                sys.executable, "app.py",
-                "--host", "127.0.0.1", "--port", str(port),
-                "--source", "seeds", "--index", str(INDEX),
-                "--allowed-origins", allowed,
+                sys.executable,
+                "app.py",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--source",
+                "seeds",
+                "--index",
+                str(INDEX),
+                "--allowed-origins",
+                allowed,
             ],
-            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
     atexit.register(_stop, process)
     live = Live(url, allowed, denied, log_path, process)

@@ -1,0 +1,190 @@
+"""End to end on the bundled report with the real model: answers, citations, abstention."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa import BadQuestion
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTION = "签约了多少个项目？"
+ECONOMY = "实体经济提能级 筑牢全面小康的经济基础"
+
+#: in scope, phrased in my own words (not taken from eval/qa.jsonl).
+IN_SCOPE = [
+    "签约了多少个项目？",
+    "实际利用外资多少？",
+    "审批提速了多少？",
+    "推出了多少项容缺办理事项？",
+    "谁视察了三涧溪村？",
+    "建立了哪些招商工作站？",
+]
+
+#: questions the report cannot answer, one group per kind of trap.
+OUT_OF_SCOPE = {
+    "weather-rain": "后天章丘会不会下雨？",
+    "weather-temperature": "这周末济南的最高气温是多少度？",
+    "other-city-investment": "烟台市2020年引进了多少外资？",
+    "other-city-stations": "潍坊市建成了多少个招商工作站？",
+    "programming-js": "JavaScript里怎么给数组排序？",
+    "programming-linux": "如何在Linux下查看磁盘空间？",
+    "later-year-gdp": "章丘区2023年的GDP是多少？",
+    "later-year-output": "2022年章丘区地区生产总值增长了多少？",
+}
+
+
+def source_text(doc: str) -> str:
+    path = Path(doc) if Path(doc).is_absolute() else Path.cwd() / doc
+    return path.read_bytes().decode("utf-8")
+
+
+def check_citations(answer: dict) -> None:
+    for c in answer["citations"]:
+        text = source_text(c["doc"])
+        assert text[c["start"]:c["end"]] == c["text"]
+        cs = c["context_start"]
+        assert text[cs:cs + len(c["context"])] == c["context"]
+        assert cs <= c["start"] <= c["end"] <= cs + len(c["context"])
+        assert c["text"].strip() == c["text"] and c["text"]
+
+
+@pytest.fixture(scope="module")
+def signed(assistant) -> dict:
+    return assistant.ask(QUESTION).to_dict()
+
+
+def test_signed_projects(signed, assistant):
+    assert signed["found"] is True
+    assert "36个" in signed["answer"]
+    assert signed["answer"] == signed["citations"][0]["text"]
+    first = signed["citations"][0]
+    assert first["section"] == ECONOMY
+    assert signed["confidence"] >= assistant.settings.threshold
+    # the shortest span: a clause, not the whole paragraph or sentence
+    assert len(signed["answer"]) < 20
+    assert first["context"] != first["text"]
+    check_citations(signed)
+    json.dumps(signed, ensure_ascii=False)  # serialisable as is
+
+
+def test_traditional_question_gets_the_same_span(assistant, signed):
+    trad = assistant.ask("簽約了多少個項目？").to_dict()
+    assert trad["found"] is True
+    assert trad["answer"] == signed["answer"]
+    a, b = trad["citations"][0], signed["citations"][0]
+    assert (a["doc"], a["start"], a["end"]) == (b["doc"], b["start"], b["end"])
+    assert trad["question"] == "簽約了多少個項目？"  # echoed as received
+
+
+def test_full_width_and_spacing_variants_get_the_same_span(assistant, signed):
+    for q in ("签约了多少个项目?", "  签约了多少个项目？\n", "签约了多少个项目？？"):
+        ans = assistant.ask(q).to_dict()
+        assert ans["question"] == q.strip()
+        assert ans["found"] and ans["answer"] == signed["answer"]
+
+
+@pytest.mark.parametrize("question", IN_SCOPE)
+def test_in_scope_questions_are_answered_with_verbatim_spans(assistant, question):
+    ans = assistant.ask(question).to_dict()
+    assert ans["found"] is True, ans
+    assert ans["answer"] and ans["answer"] == ans["citations"][0]["text"]
+    assert 0.0 <= ans["confidence"] <= 1.0
+    check_citations(ans)
+
+
+def test_repaired_paragraph_is_cited_whole(assistant):
+    ans = assistant.ask("推出了多少项容缺办理事项？").to_dict()
+    c = ans["citations"][0]
+    assert "205项" in c["text"]
+    # the paragraph the file broke with a blank line is one context, break kept
+    assert "加快新政务大厅" in c["context"] and "\n\n" in c["context"]
+
+
+@pytest.mark.parametrize("question", list(OUT_OF_SCOPE.values()), ids=list(OUT_OF_SCOPE))
+def test_out_of_scope_questions_abstain_with_nearest_passages(assistant, question):
+    ans = assistant.ask(question).to_dict()
+    assert ans["found"] is False, (
+        f"answered {ans['answer']!r} with confidence {ans['confidence']}")
+    assert ans["answer"] == ""
+    assert 0.0 <= ans["confidence"] < assistant.settings.threshold
+    assert len(ans["citations"]) == 3  # nearest passages are still given
+    check_citations(ans)
+
+
+def test_confidence_always_in_unit_interval(assistant):
+    questions = IN_SCOPE + list(OUT_OF_SCOPE.values()) + [
+        "？", "的", "a", "1", "章丘", "How many projects were signed?", "GDP",
+        "签约" * 100, "🙂🙂🙂", "\u200b签约\u200b了多少个项目",
+    ]
+    for q in questions:
+        ans = assistant.ask(q).to_dict()
+        assert 0.0 <= ans["confidence"] <= 1.0, q
+        assert ans["found"] == (ans["confidence"] >= assistant.settings.threshold), q
+        assert ans["found"] or ans["answer"] == ""
+        check_citations(ans)
+
+
+@pytest.mark.parametrize("top_k", [1, 2, 3, 5, 10])
+def test_top_k_respected(assistant, top_k, signed):
+    ans = assistant.ask(QUESTION, top_k=top_k).to_dict()
+    assert len(ans["citations"]) == top_k
+    assert ans["answer"] == signed["answer"]  # the answer does not depend on top_k
+    spans = {(c["doc"], c["start"], c["end"]) for c in ans["citations"]}
+    assert len(spans) == top_k
+    contexts = {(c["doc"], c["context_start"]) for c in ans["citations"]}
+    assert len(contexts) == top_k  # one citation per paragraph
+    check_citations(ans)
+
+
+@pytest.mark.parametrize("top_k", [0, -1, 11, 100, 2.5, "3", None, True])
+def test_top_k_out_of_range_raises_bad_question(assistant, top_k):
+    with pytest.raises(BadQuestion):
+        assistant.ask(QUESTION, top_k=top_k)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t", None, 42, ["签约"], "签" * 501,
+                                      "签约\ud800了"])
+def test_bad_questions_raise_bad_question(assistant, question):
+    with pytest.raises(BadQuestion) as info:
+        assistant.ask(question)
+    assert "\n" not in str(info.value)
+
+
+def test_answers_are_deterministic(assistant, signed):
+    assert assistant.ask(QUESTION).to_dict() == signed
+
+
+def test_citation_scores_and_sections(assistant, signed):
+    for c in signed["citations"]:
+        assert isinstance(c["score"], float)
+        assert isinstance(c["section"], str)
+    # every cited paragraph's section is a heading of the report (or empty)
+    headings = {ch.text.lstrip("#").strip() for ch in assistant.index.chunks
+                if ch.kind == "heading"}
+    for c in signed["citations"]:
+        assert c["section"] == "" or c["section"] in headings
+
+
+def test_retrieval_modes_each_rank_the_evidence_paragraph(assistant):
+    evidence = next(c.id for c in assistant.index.chunks if "签约项目36个" in c.text)
+    for mode in ("hybrid", "bm25", "dense"):
+        hits = assistant.search(QUESTION, mode)
+        assert len(hits) == len(assistant.index.chunks)
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        # the extractor reads the top paragraphs: the evidence must be among them
+        assert evidence in [h.chunk_id for h in hits[:assistant.settings.extract_paragraphs]], mode
+
+
+@pytest.mark.parametrize("number", ["544.41", "13.2%", "5400万美元", "364.2亿元"])
+def test_numbers_are_matchable_in_the_index(assistant, number):
+    """The tokenizer of the build is the tokenizer of the query: a number finds its paragraph."""
+    from qa.tokenize import tokenize
+
+    bm25 = assistant.index.bm25
+    assert number in bm25.vocab
+    scores = bm25.scores(tokenize(number))
+    best = assistant.index.chunks[int(scores.argmax())]
+    assert number in best.text

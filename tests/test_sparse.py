@@ -1,0 +1,134 @@
+"""BM25 as a sparse matrix: equal to rank-bm25's get_scores, and the choice of variant."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25L, BM25Okapi, BM25Plus
+
+from qa.config import Settings
+from qa.documents import paragraphs, read_report
+from qa.indexer import lexical_text
+from qa.sparse import build_bm25
+from qa.tokenize import tokenize
+
+SEED_FILE = next((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt"))
+
+QUESTIONS = [
+    "签约了多少个项目？",
+    "上半年完成工业产值多少？增长了多少？",
+    "章丘区 章丘区 全面小康",  # repeated terms count again
+    "簽約項目的總投資是多少？",
+    "实际利用外资5400万美元",
+    "哪些养老服务设施进行了改建扩建？",
+    "What is the GDP of Qingdao?",  # no term in the corpus
+    "区",  # a term found in most paragraphs
+]
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[list[str]]:
+    settings = Settings()
+    chunks = paragraphs(read_report(SEED_FILE))
+    return [tokenize(lexical_text(c, settings.section_weight)) for c in chunks]
+
+
+@pytest.fixture(scope="module")
+def queries() -> list[list[str]]:
+    return [tokenize(q) for q in QUESTIONS]
+
+
+@pytest.mark.parametrize("variant, reference, params", [
+    ("plus", BM25Plus, {"k1": 1.2, "b": 0.75, "delta": 1.0}),
+    ("plus", BM25Plus, {"k1": 1.5, "b": 0.3, "delta": 0.5}),
+    ("okapi", BM25Okapi, {"k1": 1.2, "b": 0.75, "epsilon": 0.25}),
+    ("okapi", BM25Okapi, {"k1": 2.0, "b": 1.0, "epsilon": 0.1}),
+    ("l", BM25L, {"k1": 1.2, "b": 0.75, "delta": 1.0}),
+    ("l", BM25L, {"k1": 1.5, "b": 0.75, "delta": 0.5}),
+])
+def test_sparse_scores_equal_rank_bm25(corpus, queries, variant, reference, params):
+    ref = reference(corpus, **params)
+    mine = build_bm25(corpus, variant, params["k1"], params["b"], params.get("delta", 1.0),
+                      params.get("epsilon", 0.25))
+    assert mine.size == len(corpus)
+    for q in queries:
+        expected = ref.get_scores(q)
+        got = mine.scores(q)
+        assert got.shape == expected.shape
+        assert np.allclose(got, expected, rtol=1e-9, atol=1e-9), (variant, q)
+    # and the ranking is the same, not just the numbers
+    q = queries[0]
+    assert int(np.argmax(mine.scores(q))) == int(np.argmax(ref.get_scores(q)))
+
+
+def test_synthetic_corpus_with_repeats_matches_rank_bm25():
+    corpus = [["a", "b", "a"], ["b", "c"], ["a", "a", "a", "d", "e"], ["e"], ["a", "b", "c", "d"]]
+    for variant, ref in (("plus", BM25Plus(corpus, k1=1.2, b=0.75, delta=1.0)),
+                         ("okapi", BM25Okapi(corpus, k1=1.2, b=0.75, epsilon=0.25)),
+                         ("l", BM25L(corpus, k1=1.2, b=0.75, delta=1.0))):
+        mine = build_bm25(corpus, variant, 1.2, 0.75, 1.0, 0.25)
+        for q in (["a"], ["a", "a", "e"], ["z"], [], ["b", "c", "d", "z"]):
+            assert np.allclose(mine.scores(q), ref.get_scores(q)), (variant, q)
+
+
+def test_default_variant_is_bm25plus():
+    assert Settings().bm25_variant == "plus"
+
+
+def test_bm25plus_scores_a_common_term_positively(corpus):
+    """A term found in most paragraphs still counts (BM25Okapi would floor it to ~0)."""
+    n = len(corpus)
+    df = Counter(t for doc in corpus for t in set(doc))
+    term, count = max(((t, c) for t, c in df.items() if c < n), key=lambda tc: tc[1])
+    assert count > n / 2, "the seed report should have a term in most paragraphs"
+    plus = build_bm25(corpus, "plus")
+    assert plus.idf[plus.vocab[term]] > 0
+    scores = plus.scores([term])
+    has = np.array([term in doc for doc in corpus])
+    assert (scores[has] > 0).all()
+    # a paragraph with the term beats every paragraph without it
+    assert scores[has].min() > scores[~has].max()
+    # the stored idf is positive too, so no paragraph is pushed below one lacking the term
+    assert (plus.idf > 0).all()
+
+
+def test_term_in_half_the_documents_okapi_zero_plus_positive():
+    """The trap BM25Plus avoids: Okapi's idf is exactly 0 at df = N/2."""
+    corpus = [["x", "a"], ["x", "b"], ["c"], ["d"]]
+    okapi = build_bm25(corpus, "okapi")
+    assert okapi.idf[okapi.vocab["x"]] == pytest.approx(0.0)
+    assert not okapi.scores(["x"]).any()
+    plus = build_bm25(corpus, "plus")
+    scores = plus.scores(["x"])
+    assert scores[0] > scores[2] > 0 and scores[1] > scores[3]
+
+
+def test_bm25plus_idf_positive_for_term_in_every_document():
+    corpus = [["x", "a"], ["x", "b"], ["x", "c"], ["x"]]
+    plus = build_bm25(corpus, "plus")
+    assert plus.idf[plus.vocab["x"]] > 0
+    assert (plus.scores(["x"]) > 0).all()
+    okapi = build_bm25(corpus, "okapi")
+    assert okapi.idf[okapi.vocab["x"]] <= 0.25 * okapi.idf.mean() + 1e-12
+
+
+def test_unknown_query_terms_score_zero_everywhere(corpus):
+    bm25 = build_bm25(corpus, "plus")
+    assert not bm25.scores(["不存在的词语", "zzzz"]).any()
+    assert not bm25.scores([]).any()
+    assert bm25.max_scores(["不存在的词语"]) == 0.0
+
+
+def test_max_scores_is_sum_of_idf(corpus, queries):
+    bm25 = build_bm25(corpus, "plus")
+    q = queries[0]
+    expected = sum(bm25.idf[bm25.vocab[t]] for t in q if t in bm25.vocab)
+    assert bm25.max_scores(q) == pytest.approx(expected)
+
+
+def test_unknown_variant_is_refused():
+    with pytest.raises(ValueError, match="variant"):
+        build_bm25([["a"]], "bm42")
