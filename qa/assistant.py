@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -232,6 +233,7 @@ class Assistant:
         vocab = self.index.bm25.vocab
         qn = normalize(question)
         para_norm = normalize(lexical_text(best.chunk, 1))
+        span_norm = normalize(self.source_text(best.chunk.doc)[best.span.start:best.span.end])
         raw = raw_words(question)
         names = confidence.named_terms(qn, raw)
         unknown = [n for n in names if n not in vocab and n[:-1] not in vocab
@@ -243,9 +245,9 @@ class Assistant:
             "cov_char": extract.coverage(para_norm, both),
             "dense": hit_of[best.chunk.id].dense,
             "form": best.form_ok,
-            "missing_number": confidence.missing(confidence.question_numbers(qn), para_norm),
+            "missing_number": confidence.missing_numbers(confidence.question_numbers(qn), para_norm),
             "missing_name": 1.0 if unknown else 0.0,
-            "focus": confidence.char_presence(confidence.focus_word(raw), para_norm),
+            "focus": confidence.presence(confidence.focus_word(raw), span_norm),
             "span_sim": best.similarity,
         }
 
@@ -256,16 +258,14 @@ class Assistant:
 
 
 def _build(source: Path, index_dir: Path, settings: Settings, encoder: Encoder,
-           progress: bool, log: Log) -> tuple[Index, list[str]]:
+           progress: bool, log: Log, force: bool = False) -> tuple[Index, list[str]]:
     notices: list[str] = []
     t = time.perf_counter()
     try:
         with build_lock(index_dir):
-            try:  # another process may have finished the same build while we waited
-                index, _ = load_index(index_dir, source, settings)
-                return index, notices
-            except StaleIndex:
-                pass
+            if not force:  # another process may have finished the same build while we waited
+                with contextlib.suppress(StaleIndex):
+                    return load_index(index_dir, source, settings)[0], notices
             cache = load_vector_cache(index_dir, encoder.model_id)
             index = build_index(source, settings, encoder, cache, progress, log)
             save_index(index, index_dir, source, settings)
@@ -302,7 +302,7 @@ def load_assistant(source: str | Path = "seeds", index: str | Path = "index",
             if (index_dir / "manifest.json").exists():
                 log(f"notice: {why}; rebuilding the index")
     if loaded is None:
-        loaded, extra = _build(source, index_dir, settings, encoder, progress, log)
+        loaded, extra = _build(source, index_dir, settings, encoder, progress, log, rebuild)
         notices = loaded.notices + extra
     assistant = Assistant(loaded, encoder, settings, notices)
     if len(loaded.chunks) <= _WARM_UP:

@@ -69,12 +69,16 @@ def focus_word(words: list[str]) -> str:
     return ""
 
 
-def char_presence(term: str, haystack_norm: str) -> float:
-    """Share of the characters of ``term`` found in ``haystack_norm`` (1.0 for '')."""
+def presence(term: str, haystack_norm: str) -> float:
+    """How much of ``term`` occurs in ``haystack_norm``: 1.0 whole, else the share of its
+    character bigrams (总人口 → 人口 found → 0.5); 0.5 when there is no term to look for."""
     term = normalize(term)
     if not term:
+        return 0.5
+    if term in haystack_norm:
         return 1.0
-    return sum(1 for ch in term if ch in haystack_norm) / len(term)
+    grams = [term[i:i + 2] for i in range(len(term) - 1)]
+    return sum(1 for g in grams if g in haystack_norm) / len(grams) if grams else 0.0
 
 
 def model_for(features: dict[str, float]) -> tuple[str, tuple[str, ...]]:
@@ -91,6 +95,8 @@ def logistic(features: dict[str, float], weights: dict[str, dict[str, float]]) -
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def missing(terms: Iterable[str], haystack_norm: str) -> float:
-    """1.0 when any of ``terms`` is absent from ``haystack_norm``."""
-    return 1.0 if any(normalize(t) not in haystack_norm for t in terms) else 0.0
+def missing_numbers(numbers: Iterable[str], haystack_norm: str) -> float:
+    """1.0 when a number the question names (a year, say) is not in ``haystack_norm`` as a
+    whole number: 8 does not count as found inside 70.8 or 2018."""
+    return 1.0 if any(not re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])", haystack_norm)
+                      for n in numbers) else 0.0

@@ -19,11 +19,11 @@ DEFAULT_MODEL = "usem3"
 FORMAT_VERSION = 1
 
 CONFIDENCE_WEIGHTS = {
-    "chinese": {"bias": -6.812, "cov_word": 0.719, "cov_char": 1.68, "dense": -0.205,
-                "form": 4.915, "missing_number": -3.555, "missing_name": -3.792, "focus": 1.289,
-                "span_sim": 1.435},
-    "foreign": {"bias": -2.97, "dense": 3.52, "span_sim": 7.633, "form": 0.0,
-                "missing_number": -3.53},
+    "chinese": {"bias": -3.754, "cov_word": -0.021, "cov_char": 1.231, "dense": -0.256,
+                "form": 2.896, "missing_number": -4.09, "missing_name": -3.96, "focus": 1.19,
+                "span_sim": 1.808},
+    "foreign": {"bias": -5.217, "dense": 4.073, "span_sim": 7.196, "form": 2.86,
+                "missing_number": -3.858},
 }
 
 
@@ -57,7 +57,7 @@ class Settings:
     extract_paragraphs: int = 3
     #: confidence below this means "the report does not answer"; chosen on eval/qa.jsonl
     #: by eval/tune_confidence.py (most abstentions with at most 5% false abstention).
-    threshold: float = 0.34
+    threshold: float = 0.36
     #: logistic weights of qa/confidence.py, fitted by eval/tune_confidence.py.
     confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
     max_question_chars: int = 500

@@ -2,9 +2,9 @@
 
 Every sentence of the report becomes a template; a *variant* is that sentence with its
 numbers redrawn (years stay years, digit counts and decimals are kept) and its place name
-(章丘) replaced by another Shandong county or district. A paragraph is 1–4 variants, a
-report file is ``per_file`` paragraphs with a heading every ``section`` paragraphs. The
-same (seed, size) gives the same files byte for byte.
+(章丘) replaced by another Shandong county or district (70% of the time). A paragraph is 2–4
+variants, a report file is ``per_file`` paragraphs with a numbered heading (一、…) every
+``section`` paragraphs. The same (seed, size) gives the same files byte for byte.
 
 Because paragraphs are made of a finite pool of sentence variants, their embeddings can be
 *composed*: embed each distinct variant once (real USE vectors), and a paragraph's vector is
@@ -31,6 +31,7 @@ PLACES = (
     "鄄城 曹县 单县 成武 巨野 东明 定陶 兰陵 沂南 沂水 费县 平邑 蒙阴 临沭 郯城 莒南 济阳 天桥 槐荫"
 ).split()
 HOME = "章丘"
+_ORDINALS = "一二三四五六七八九十"
 _NUM = re.compile(r"\d+(?:\.\d+)?")
 _SENT = re.compile(r"[^。！？；]+[。！？；]+[”’」』）)]*")
 
@@ -91,13 +92,16 @@ class Corpus:
 
 
 def generate(seed_file: Path, n_paragraphs: int, per_file: int = 100, section: int = 10,
-             variants: int = 100, seed: int = 7, prefix: str = "report") -> Corpus:
+             variants: int = 60, seed: int = 7, prefix: str = "report") -> Corpus:
     """About ``n_paragraphs`` paragraphs (rounded up to whole files), deterministically."""
     rng = random.Random(seed)
     sents, heads = templates(seed_file)
     pool = [variant(rng, s) for s in sents for _ in range(variants)]
     n_sent = len(pool)
-    pool += [variant(rng, h) for h in heads for _ in range(max(1, variants // 4))]
+    by_ordinal: list[list[int]] = []  # heading variants numbered 一、二、… as in a report
+    for o in _ORDINALS:
+        by_ordinal.append(list(range(len(pool), len(pool) + len(heads) * (variants // 10 or 1))))
+        pool += [f"{o}、{variant(rng, h)}" for h in heads for _ in range(variants // 10 or 1)]
     corpus = Corpus(pool)
     rng = random.Random(f"{seed}-{n_paragraphs}-{prefix}")
     n_files = max(1, -(-n_paragraphs // per_file))
@@ -106,10 +110,10 @@ def generate(seed_file: Path, n_paragraphs: int, per_file: int = 100, section: i
         for i in range(min(per_file, n_paragraphs - f * per_file) if n_files > 1 else
                        n_paragraphs):
             if i % section == 0:
-                h = rng.randrange(n_sent, len(pool))
+                h = rng.choice(by_ordinal[i // section % len(_ORDINALS)])
                 paras.append((pool[h], [h]))
                 continue
-            parts = [rng.randrange(n_sent) for _ in range(rng.choice((1, 2, 2, 3, 3, 4)))]
+            parts = [rng.randrange(n_sent) for _ in range(rng.choice((2, 2, 3, 3, 4)))]
             paras.append(("".join(pool[p] for p in parts), parts))
         corpus.files[f"{prefix}-{f:05d}.txt"] = paras
     return corpus

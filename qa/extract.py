@@ -25,7 +25,7 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
     ("date", re.compile(r"什么时候|何时|哪年|哪一年|几月|哪天|哪一天|日期|啥时候|\bwhen\b|what year|"
                         r"which year")),
     ("number", re.compile(
-        r"多少|几[个项名家台处条次年人位所辆座种批大万亿千百十成倍款度吨元米户岁天周]|几$|几[？?]|多大|多高|多长|多久|多远|"
+        r"多少|几[个项名家台处条次年人位所辆座种批大万亿千百十成倍款度吨元米户岁天周级]|几$|几[？?]|多大|多高|多长|多久|多远|"
         r"比例|百分之|百分比|增幅|\bhow (?:many|much|long|big|large)\b|what percent|"
         r"\bnumber of\b|\bby how much\b")),
     ("person", re.compile(r"谁|哪位|\bwho\b|姓名|叫什么名字")),
@@ -46,7 +46,7 @@ _TYPE_PATTERN = {"number": _NUMBER, "date": _DATE, "list": _LIST, "person": _PER
                  "place": _PLACE, "method": _METHOD}
 #: the unit a number question asks for (多少吨 → 吨) and what else may stand for it.
 _ASKED_UNIT = re.compile(
-    r"(?:多少|几)(公里|公斤|平方米|立方米|亩|[个项名家台处条次年人位所辆座种批吨度元米倍户钱岁张斤场届%])")
+    r"(?:多少|几)(公里|公斤|平方米|立方米|亩|[个项名家台处条次年人位所辆座种批吨度元米倍户钱岁张斤场届级%])")
 _UNIT_ALIASES = {"钱": ("元",), "人": ("人", "名"), "名": ("名", "人"), "位": ("位", "名", "人")}
 #: quantities whose unit goes without saying (总投资是多少 → an amount in 元).
 _QUANTITY_UNITS = (("投资", ("元",)), ("资金", ("元",)), ("收入", ("元",)), ("产值", ("元",)),
@@ -83,10 +83,11 @@ def asked_unit(question: str) -> tuple[str, ...]:
 def has_form(text: str, form: str, question_norm: str = "",
              units: tuple[str, ...] = ()) -> float:
     """How well ``text`` holds something of the asked form that the question does not
-    already hold: 1 (with the asked unit), 0.6 (a number in another unit), 0 (nothing)."""
+    already hold: 1 (with the asked unit), 0.6 (a number in another unit), 0 (nothing);
+    0.5 when the question has no recognised form."""
     pattern = _TYPE_PATTERN.get(form)
-    if pattern is None:
-        return 1.0
+    if pattern is None:  # a question of no recognised form: no evidence either way
+        return 0.5
     best = 0.0
     for m in pattern.finditer(normalize(text)):
         found = m.group().strip()
@@ -194,7 +195,7 @@ def best_spans(question: str, paragraphs: list[tuple[Chunk, float]],
             # the question (a heading it names, say) is a poor answer however well it matches.
             novelty = sum(1 for ch in s_norm if ch not in qn) / max(1, len(s_norm))
             w = weights
-            bonus = w.form * ok - (w.no_form if form != "other" and ok == 0 else 0.0)
+            bonus = w.form * ok - (w.no_form if ok == 0 else 0.0)
             length = len(s_text)
             score = (w.paragraph * para_score + bonus - w.length * max(0, length - 12)
                      - (w.restated * (0.4 - novelty) if novelty < 0.4 else 0.0)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,19 @@ class Index:
     model: str
     notices: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+
+
+#: paragraphs per encoder call at build time (the encoder batches again inside).
+_EMBED_BATCH = 512
+
+
+def _bar(items: Any, show: bool, what: str, total: int | None = None) -> Any:
+    """A tqdm progress bar in paragraphs per second on stderr, or a silent stand-in."""
+    from tqdm import tqdm
+
+    return tqdm(items, total=total, desc=what, unit="para", disable=not show or
+                (total if total is not None else len(items)) < 200, file=sys.stderr,
+                mininterval=0.5, leave=False)
 
 
 def lexical_text(chunk: Chunk, section_weight: int) -> str:
@@ -74,8 +88,13 @@ def build_index(source: Path, settings: Settings, encoder: Encoder,
     timings["read"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    corpus = [tokenize(lexical_text(c, settings.section_weight), settings.char_ngram)
-              for c in chunks]
+    # One string object per distinct token: 100k paragraphs hold ~20M tokens, and a new str
+    # for each would cost ~1.5 GB while the BM25 matrix is built.
+    seen: dict[str, str] = {}
+    corpus = [[seen.setdefault(tok, tok) for tok in
+               tokenize(lexical_text(c, settings.section_weight), settings.char_ngram)]
+              for c in _bar(chunks, progress, "tokenise")]
+    del seen
     timings["tokenize"] = time.perf_counter() - t
     t = time.perf_counter()
     bm25 = build_bm25(corpus, settings.bm25_variant, settings.bm25_k1, settings.bm25_b,
@@ -85,14 +104,19 @@ def build_index(source: Path, settings: Settings, encoder: Encoder,
     t = time.perf_counter()
     hashes = [content_hash(encoder.model_id, dense_text(c)) for c in chunks]
     cache = cached_vectors or {}
-    todo = [i for i, h in enumerate(hashes) if h not in cache]
     vectors = np.zeros((len(chunks), encoder.dim), dtype=np.float32)
+    todo = []
     for i, h in enumerate(hashes):
-        if h in cache and cache[h].shape == (encoder.dim,):
-            vectors[i] = cache[h]
-    if todo:
-        fresh = encoder.encode([dense_text(chunks[i]) for i in todo], progress=progress)
-        vectors[todo] = fresh
+        hit = cache.get(h)
+        if hit is not None and hit.shape == (encoder.dim,):
+            vectors[i] = hit
+        else:
+            todo.append(i)
+    with _bar(None, progress, "embed", total=len(todo)) as bar:
+        for a in range(0, len(todo), _EMBED_BATCH):
+            block = todo[a:a + _EMBED_BATCH]
+            vectors[block] = encoder.encode([dense_text(chunks[i]) for i in block])
+            bar.update(len(block))
     timings["embed"] = time.perf_counter() - t
     timings["embedded"] = float(len(todo))
 

@@ -20,7 +20,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from webfixtures import ROOT
 
-import app as web
+from app import main
+from qa.web import create_app
+from qa.web.render import (
+    clip_after,
+    clip_before,
+    fold_breaks,
+    highlight,
+    render_answer,
+    render_question,
+)
+from qa.web.security import parse_origins
 
 ALLOWED = "https://intranet.example.com"
 OTHER = "https://evil.example.net"
@@ -29,7 +39,7 @@ QUESTION = "签约了多少个项目？"
 
 @pytest.fixture(scope="module")
 def client(assistant):
-    with TestClient(web.create_app(assistant, [ALLOWED]), base_url="http://127.0.0.1:7860") as c:
+    with TestClient(create_app(assistant, [ALLOWED]), base_url="http://127.0.0.1:7860") as c:
         yield c
 
 
@@ -206,7 +216,7 @@ def test_an_engine_failure_is_a_logged_500_without_a_traceback(assistant, caplog
         def ask(self, question, top_k=3):
             raise RuntimeError("index exploded at /secret/path")
 
-    with TestClient(web.create_app(Broken(), [])) as c:
+    with TestClient(create_app(Broken(), [])) as c:
         r = c.post("/api/ask", json={"question": QUESTION})
     assert r.status_code == 500 and r.json() == {"error": "internal error"}
     assert "index exploded" in caplog.text  # logged for the operator, not shown to the user
@@ -220,7 +230,7 @@ def test_concurrent_requests_get_their_own_answers(assistant):
     expected = {q: assistant.ask(q).to_dict() for q in set(questions)}
 
     async def run() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=web.create_app(assistant, []))
+        transport = httpx.ASGITransport(app=create_app(assistant, []))
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
             return await asyncio.gather(
                 *(c.post("/api/ask", json={"question": q}) for q in questions)
@@ -251,7 +261,7 @@ def test_every_response_carries_the_security_headers(client, path):
 
 
 def test_without_an_allowlist_only_this_origin_may_frame(assistant):
-    with TestClient(web.create_app(assistant, [])) as c:
+    with TestClient(create_app(assistant, [])) as c:
         r = c.get("/embed/")
     assert re.search(r"frame-ancestors 'self'(;|$)", r.headers["content-security-policy"])
     assert r.headers["x-frame-options"] == "SAMEORIGIN"
@@ -312,6 +322,7 @@ def test_the_index_sources_and_code_are_not_reachable(client, assistant, answer,
         f"/gradio_api/file={index_dir.resolve() / 'manifest.json'}",
         f"/gradio_api/file={doc_path.resolve()}",
         f"/gradio_api/file={ROOT / 'app.py'}",
+        f"/gradio_api/file={ROOT / 'qa' / 'web' / 'server.py'}",
         "/gradio_api/file=app.py",
         "/embed/gradio_api/file=app.py",
         "/gradio_api/file=https://example.com/",
@@ -321,6 +332,8 @@ def test_the_index_sources_and_code_are_not_reachable(client, assistant, answer,
         "/app.py",
         "/static/../app.py",
         "/qa-assets/../app.py",
+        "/qa-assets/..%2Fserver.py",
+        "/widget.js/../server.py",
         "/qa-assets/intranet-demo.html",
         "/docs-assets/redoc.standalone.js",
         "/monitoring",
@@ -331,7 +344,8 @@ def test_the_index_sources_and_code_are_not_reachable(client, assistant, answer,
     for path in targets:
         r = client.get(path)
         assert r.status_code in (400, 403, 404, 405), (path, r.status_code)
-        assert secret not in r.text and "def create_app" not in r.text, path
+        assert secret not in r.text, path
+        assert "def create_app" not in r.text and "def main(" not in r.text, path
     assert client.post("/gradio_api/upload", files={"files": ("a.txt", b"x")}).status_code == 404
 
 
@@ -470,7 +484,7 @@ def test_render_answer_never_lets_markup_through(before, span, after, section, d
         "confidence": 0.9,
         "citations": [cit, cit],
     }
-    out = web.render_answer(ans, clip=clip)
+    out = render_answer(ans, clip=clip)
     assert "\n" not in out and "\r" not in out  # one line: Markdown leaves it alone
     parsed = _parse(out)
     for tag, attrs in parsed.tags:
@@ -489,7 +503,7 @@ def test_render_answer_never_lets_markup_through(before, span, after, section, d
 
 
 def test_hostile_question_renders_as_text():
-    out = web.render_question("<img src=x onerror=alert(1)>")
+    out = render_question("<img src=x onerror=alert(1)>")
     assert "<img" not in out
     assert _parse(out).tags == [("div", [("class", "qa-question")])]
     assert "".join(_parse(out).text) == "<img src=x onerror=alert(1)>"
@@ -497,16 +511,16 @@ def test_hostile_question_renders_as_text():
 
 def test_mark_wraps_exactly_the_cited_text(answer):
     c = answer["citations"][0]
-    out = web.render_answer(answer)
+    out = render_answer(answer)
     first = re.search(r'<mark class="qa-(?:hit|near)">(.*?)</mark>', out).group(1)
-    assert html.unescape(first) == web.fold_breaks(c["text"])
+    assert html.unescape(first) == fold_breaks(c["text"])
     if answer["found"]:
         assert f'<strong class="qa-answer">{html.escape(answer["answer"])}</strong>' in out
 
 
 def test_not_found_says_so_and_lists_the_nearest_passages(answer):
     miss = dict(answer, found=False, answer="", confidence=0.1)
-    out = web.render_answer(miss)
+    out = render_answer(miss)
     assert "报告中没有找到答案" in out
     assert out.count('class="qa-cite"') == len(answer["citations"])
 
@@ -514,17 +528,17 @@ def test_not_found_says_so_and_lists_the_nearest_passages(answer):
 def test_the_compact_view_clips_paragraphs_at_clause_ends():
     context = "第一句很长很长。第二句，有逗号，签约项目36个，总投资364.2亿元。第三句。"
     rel = context.index("签约项目36个")
-    out = web.highlight(context, rel, "签约项目36个", clip=10)  # a sentence end, a clause end
+    out = highlight(context, rel, "签约项目36个", clip=10)  # a sentence end, a clause end
     assert out == '…第二句，有逗号，<mark class="qa-hit">签约项目36个</mark>，…'
-    assert web.highlight(context, rel, "签约项目36个", clip=0).startswith("第一句")
-    assert web.clip_before("abcdefghij", 4) == "…ghij"
-    assert web.clip_after("abc。defghij", 6) == "abc。…"
+    assert highlight(context, rel, "签约项目36个", clip=0).startswith("第一句")
+    assert clip_before("abcdefghij", 4) == "…ghij"
+    assert clip_after("abc。defghij", 6) == "abc。…"
 
 
 def test_fold_breaks():
-    assert web.fold_breaks("新政务大厅\n\n建设") == "新政务大厅建设"
-    assert web.fold_breaks("GDP\ngrowth") == "GDP growth"
-    assert web.fold_breaks("增长\n 5%") == "增长 5%"
+    assert fold_breaks("新政务大厅\n\n建设") == "新政务大厅建设"
+    assert fold_breaks("GDP\ngrowth") == "GDP growth"
+    assert fold_breaks("增长\n 5%") == "增长 5%"
 
 
 # ------------------------------------------------------------------ origins and start-up
@@ -540,7 +554,7 @@ def test_fold_breaks():
     ],
 )
 def test_parse_origins(raw, expected):
-    assert web.parse_origins(raw) == expected
+    assert parse_origins(raw) == expected
 
 
 @pytest.mark.parametrize(
@@ -556,7 +570,7 @@ def test_parse_origins(raw, expected):
 )
 def test_parse_origins_rejects(raw):
     with pytest.raises(ValueError):
-        web.parse_origins(raw)
+        parse_origins(raw)
 
 
 @pytest.fixture
@@ -581,7 +595,7 @@ def fake_run(monkeypatch, assistant):
 
 def test_main_loads_once_and_logs_startup(fake_run, caplog):
     caplog.set_level(logging.INFO, logger="qa.app")
-    assert web.main(["--port", "7999"]) == 0
+    assert main(["--port", "7999"]) == 0
     assert fake_run["load"] == 1
     ((app, kw),) = fake_run["run"]
     assert kw["host"] == "127.0.0.1" and kw["port"] == 7999
@@ -597,13 +611,13 @@ def test_main_reads_the_environment_and_flags_win(fake_run, monkeypatch):
     monkeypatch.setenv("QA_HOST", "0.0.0.0")
     monkeypatch.setenv("QA_PORT", "8123")
     monkeypatch.setenv("QA_ALLOWED_ORIGINS", f"{ALLOWED},http://localhost:3000")
-    assert web.main([]) == 0
+    assert main([]) == 0
     app, kw = fake_run["run"][-1]
     assert (kw["host"], kw["port"]) == ("0.0.0.0", 8123)
     with TestClient(app) as c:
         csp = c.get("/api/health").headers["content-security-policy"]
     assert f"frame-ancestors 'self' {ALLOWED} http://localhost:3000" in csp
-    assert web.main(["--host", "127.0.0.2", "--port", "9001", "--allowed-origins", ""]) == 0
+    assert main(["--host", "127.0.0.2", "--port", "9001", "--allowed-origins", ""]) == 0
     app, kw = fake_run["run"][-1]
     assert (kw["host"], kw["port"]) == ("127.0.0.2", 9001)
 
@@ -611,11 +625,11 @@ def test_main_reads_the_environment_and_flags_win(fake_run, monkeypatch):
 def test_main_rejects_a_bad_port(fake_run, monkeypatch):
     monkeypatch.setenv("QA_PORT", "http")
     with pytest.raises(SystemExit) as stop:
-        web.main([])
+        main([])
     assert stop.value.code == 2 and fake_run["load"] == 0
 
 
 def test_main_rejects_bad_origins_before_loading(fake_run, capsys):
-    assert web.main(["--allowed-origins", "*"]) == 2
+    assert main(["--allowed-origins", "*"]) == 2
     assert fake_run["load"] == 0
     assert "allowed-origins" in capsys.readouterr().err

@@ -430,14 +430,25 @@ def test_sigkill_real_builds(built, tmp_path) -> None:
                 [sys.executable, "-m", "qa", "build", "--source", str(big), "--index", str(idx)],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=f)
         procs.append((proc, err, idx))
+    def embedding(err: Path, idx: Path) -> bool:
+        return b"Batches" in err.read_bytes() or (idx.is_dir() and any(
+            p.name.startswith(".tmp-gen-") for p in idx.iterdir()))
+
     try:
-        for proc, err, idx in procs:
-            def embedding(err: Path = err, idx: Path = idx) -> bool:
-                return b"Batches" in err.read_bytes() or any(
-                    p.name.startswith(".tmp-gen-") for p in idx.iterdir())
-            _wait_for(embedding, proc, "the build started embedding")
-        for proc, _err, _idx in procs:
-            _kill(proc)
+        # Each process is killed the moment it starts embedding (both are polled at once).
+        waiting = list(procs)
+        deadline = time.monotonic() + 180
+        while waiting:
+            for item in list(waiting):
+                proc, err, idx = item
+                if embedding(err, idx):
+                    _kill(proc)
+                    waiting.remove(item)
+                elif proc.poll() is not None:
+                    raise AssertionError(f"the build exited ({proc.returncode}) before it "
+                                         f"was killed: {err.read_text('utf-8', 'replace')}")
+            assert time.monotonic() < deadline, "timed out waiting for the builds to embed"
+            time.sleep(0.01)
     finally:
         for proc, _err, _idx in procs:
             if proc.poll() is None:

@@ -93,7 +93,7 @@ def live_server() -> Live:
     _, denied = _serve_intranet(pages)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    demo = (ROOT / "static" / "intranet-demo.html").read_text("utf-8")
+    demo = (ROOT / "qa" / "web" / "static" / "intranet-demo.html").read_text("utf-8")
     pages["/intranet.html"] = demo.replace("http://127.0.0.1:7860", url)
     pages["/iframe.html"] = (
         '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>iframe</title><body>'

@@ -1,0 +1,165 @@
+"""The JSON API: ``POST /api/ask`` and ``GET /api/health``, with their OpenAPI description.
+
+The body is read and checked here, so that every bad request gets a one-line
+``{"error": …}`` with a 4xx status instead of FastAPI's validation detail.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any, get_type_hints
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field, create_model
+
+from qa import BadQuestion
+from qa.types import Answer, Citation
+from qa.web.constants import EXAMPLES, MAX_QUESTION
+from qa.web.responses import error
+
+if TYPE_CHECKING:
+    from qa import Assistant
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 16 * 1024
+TOP_K_RANGE = (1, 10)
+
+
+def _model(name: str, contract: type, **overrides: Any) -> type[BaseModel]:
+    """A pydantic model with the fields of a ``qa.types`` dataclass, for the API docs only:
+    the response itself is ``to_dict()`` of the dataclass."""
+    fields: dict[str, Any] = {k: (t, ...) for k, t in get_type_hints(contract).items()}
+    return create_model(name, **{**fields, **overrides})
+
+
+CitationOut = _model("CitationOut", Citation)
+AnswerOut = _model(
+    "AnswerOut",
+    Answer,
+    confidence=(float, Field(ge=0, le=1)),
+    citations=(list[CitationOut], ...),  # type: ignore[valid-type]
+)
+
+
+class ErrorOut(BaseModel):
+    error: str
+
+
+ASK_BODY_SCHEMA = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["question"],
+                "properties": {
+                    "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION},
+                    "top_k": {
+                        "type": "integer",
+                        "minimum": TOP_K_RANGE[0],
+                        "maximum": TOP_K_RANGE[1],
+                        "default": 3,
+                    },
+                },
+            },
+            "example": {"question": EXAMPLES[0], "top_k": 3},
+        }
+    },
+}
+ERRORS = {
+    400: {"model": ErrorOut, "description": "The body is not JSON"},
+    403: {"model": ErrorOut, "description": "Cross-origin call from an origin not allowed"},
+    413: {"model": ErrorOut, "description": "The body is too large"},
+    422: {"model": ErrorOut, "description": "A missing, empty or invalid field"},
+    500: {"model": ErrorOut, "description": "Internal error (logged on the server)"},
+}
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_json(request: Request) -> Any:
+    """The parsed body, read no further than MAX_BODY bytes; ValueError if it is not JSON."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_BODY:
+            raise BodyTooLarge
+    try:
+        return json.loads(bytes(body).decode("utf-8"))
+    except RecursionError:  # [[[[… nested deeper than the parser's stack
+        raise ValueError("nested too deeply") from None
+
+
+def parse_ask(payload: Any) -> tuple[str, int] | str:
+    """The question and top_k of a request body, or an error message."""
+    if not isinstance(payload, dict):
+        return 'the body must be a JSON object such as {"question": "…", "top_k": 3}'
+    if "question" not in payload:
+        return "missing field: question（缺少问题）"
+    question = payload["question"]
+    if not isinstance(question, str):
+        return "question must be a string（问题必须是文本）"
+    top_k = payload.get("top_k", 3)
+    if top_k is None:
+        top_k = 3
+    lo, hi = TOP_K_RANGE
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not lo <= top_k <= hi:
+        return f"top_k must be an integer from {lo} to {hi}"
+    return question, top_k
+
+
+def add_api_routes(app: FastAPI, assistant: Assistant, stats: dict[str, Any]) -> None:
+    @app.post(
+        "/api/ask",
+        response_model=AnswerOut,
+        responses=ERRORS,
+        openapi_extra={"requestBody": ASK_BODY_SCHEMA},
+        summary="Answer a question from the reports",
+        tags=["qa"],
+    )
+    async def api_ask(request: Request) -> Response:
+        """Returns the answer object of docs/CONTRACT.md: a verbatim span of a report with
+        its citations, or `found: false` and the nearest passages."""
+        try:
+            return await answer_request(request)
+        except Exception:
+            log.exception("POST /api/ask failed")
+            return error(500, "internal error")
+
+    async def answer_request(request: Request) -> Response:
+        try:
+            payload = await read_json(request)
+        except BodyTooLarge:
+            return error(413, f"the request body is larger than {MAX_BODY} bytes")
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            return error(400, "the request body is not valid JSON（请求体不是合法的 JSON）")
+        parsed = parse_ask(payload)
+        if isinstance(parsed, str):
+            return error(422, parsed)
+        question, top_k = parsed
+        try:
+            answer = await run_in_threadpool(assistant.ask, question, top_k=top_k)
+        except BadQuestion as exc:
+            return error(422, str(exc))
+        return JSONResponse(answer.to_dict())
+
+    @app.get("/api/health", tags=["qa"], summary="200 once the index is loaded")
+    async def api_health() -> dict[str, Any]:
+        return {"status": "ok", **stats}
+
+    # Without this the chat mounted at "/" would answer other /api paths with its own 404.
+    @app.api_route(
+        "/api/{rest:path}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+    )
+    async def api_other(rest: str) -> JSONResponse:
+        if rest in ("ask", "health"):
+            return error(405, "method not allowed")
+        return error(404, "not found")

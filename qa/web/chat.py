@@ -1,0 +1,163 @@
+"""The Gradio chat at ``/`` and its compact variant at ``/embed/`` (for an iframe or the
+widget): one conversation per browser session, kept on the server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+from fastapi import FastAPI
+
+from qa import BadQuestion
+from qa.web.constants import MAX_QUESTION, STATIC
+from qa.web.render import esc, render_answer, render_error, render_question
+
+if TYPE_CHECKING:
+    from qa import Assistant
+
+log = logging.getLogger(__name__)
+
+MAX_TURNS = 50  # answers kept per browser session
+
+
+def make_theme() -> gr.themes.Base:
+    # System fonts only: a named Google font would make every page call fonts.googleapis.com.
+    sans = [
+        "Noto Sans CJK SC",
+        "Source Han Sans SC",
+        "PingFang SC",
+        "Microsoft YaHei",
+        "sans-serif",
+    ]
+    mono = ["Noto Sans Mono CJK SC", "DejaVu Sans Mono", "monospace"]
+    return gr.themes.Default(primary_hue="blue", font=sans, font_mono=mono)
+
+
+def build_chat(
+    assistant: Assistant, *, compact: bool, examples: Sequence[str], stats: dict[str, Any]
+) -> gr.Blocks:
+    """The chat UI; ``compact`` is the /embed variant (no header, fills its iframe)."""
+
+    def turn(question: Any, history: list[dict[str, str]] | None) -> tuple[Any, Any, Any]:
+        history = list(history or [])
+        if not isinstance(question, str) or not question.strip():
+            return gr.skip(), gr.skip(), gr.skip()
+        try:
+            reply = render_answer(assistant.ask(question).to_dict(), clip=60 if compact else 0)
+        except BadQuestion as exc:
+            reply = render_error(str(exc))
+        except Exception:
+            log.exception("chat turn failed for a %d-character question", len(question))
+            reply = render_error("出错了，请稍后再试。/ Internal error, please try again.")
+        history += [
+            {"role": "user", "content": render_question(question)},
+            {"role": "assistant", "content": reply},
+        ]
+        history = history[-2 * MAX_TURNS :]
+        return history, history, ""
+
+    def example(history: list[dict[str, str]] | None, evt: gr.SelectData) -> tuple[Any, ...]:
+        value = evt.value if isinstance(evt.value, dict) else {}
+        return turn(value.get("text", ""), history)
+
+    def clear() -> tuple[list, list, str]:
+        return [], [], ""
+
+    def ask(question: str, top_k: int = 3) -> dict:
+        """The answer object of docs/CONTRACT.md, for gradio_client users."""
+        try:
+            return assistant.ask(question, top_k=int(top_k)).to_dict()
+        except BadQuestion as exc:
+            raise gr.Error(str(exc)) from None
+
+    subtitle = f"{stats.get('documents', '?')} 份报告 · {stats.get('paragraphs', '?')} 个段落"
+    with gr.Blocks(
+        title="报告问答",
+        analytics_enabled=False,
+        fill_width=compact,
+    ) as demo:
+        history = gr.State([])
+        if not compact:
+            # Markdown, not gr.HTML: Gradio 6 evaluates gr.HTML templates with `new Function`,
+            # which the page's Content-Security-Policy (no 'unsafe-eval') refuses.
+            gr.Markdown(
+                "# 报告问答\n\n答案逐字摘自报告原文，并注明出处。"
+                f"{esc(subtitle)} · [API 文档](/docs)",
+                elem_classes=["qa-title"],
+                sanitize_html=True,
+            )
+        chatbot = gr.Chatbot(
+            show_label=False,
+            elem_id="qa-chat",
+            # The embed view: the chat takes the iframe's height less the input row.
+            height="calc(100dvh - 84px)" if compact else 560,
+            sanitize_html=True,
+            latex_delimiters=[],
+            feedback_options=None,
+            buttons=[],
+            layout="panel" if compact else "bubble",
+            group_consecutive_messages=False,
+            placeholder="<div class='qa-placeholder'>请输入关于报告的问题，或点一个示例问题。</div>",
+            examples=[{"text": q} for q in examples] or None,
+        )
+        with gr.Row(equal_height=True, elem_id="qa-input-row"):
+            box = gr.Textbox(
+                show_label=False,
+                placeholder="输入问题，回车提问"
+                if compact
+                else "输入问题，按回车提问（最多 500 字）",
+                max_length=MAX_QUESTION,
+                lines=1,
+                scale=8,
+                autofocus=not compact,
+                elem_id="qa-question",
+                container=False,
+            )
+            send = gr.Button("提问", variant="primary", scale=1, min_width=72, elem_id="qa-send")
+            reset = gr.Button(
+                "清空", variant="secondary", scale=1, min_width=72, elem_id="qa-clear"
+            )
+
+        outputs = [chatbot, history, box]
+        box.submit(turn, [box, history], outputs, api_name="chat")
+        send.click(turn, [box, history], outputs, api_visibility="private")
+        chatbot.example_select(example, [history], outputs, api_visibility="private")
+        reset.click(clear, None, outputs, api_name="clear")
+        chatbot.clear(clear, None, outputs, api_visibility="private")  # its own 🗑 button
+        gr.api(ask, api_name="ask")
+    demo.queue(default_concurrency_limit=4, max_size=64)
+    return demo
+
+
+def mount_chats(
+    app: FastAPI,
+    assistant: Assistant,
+    *,
+    examples: Sequence[str],
+    stats: dict[str, Any],
+    blocked_paths: Sequence[str | Path] = (),
+) -> None:
+    """Mount the compact chat at /embed and the full chat at /, with every Gradio extra
+    the chat does not need (uploads, monitoring, PWA, MCP, SSR) turned off."""
+    common: dict[str, Any] = dict(
+        footer_links=[],
+        run_history=False,
+        enable_monitoring=False,
+        pwa=False,
+        mcp_server=False,
+        ssr_mode=False,
+        show_error=False,
+        max_file_size="1kb",
+        blocked_paths=[str(Path(p).resolve()) for p in blocked_paths],
+        theme=make_theme(),
+        head='<script src="/qa-assets/chat.js" defer></script>',
+    )
+    embed = build_chat(assistant, compact=True, examples=examples, stats=stats)
+    gr.mount_gradio_app(
+        app, embed, path="/embed", css_paths=[STATIC / "chat.css", STATIC / "embed.css"], **common
+    )
+    chat = build_chat(assistant, compact=False, examples=examples, stats=stats)
+    gr.mount_gradio_app(app, chat, path="/", css_paths=[STATIC / "chat.css"], **common)

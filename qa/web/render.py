@@ -1,0 +1,180 @@
+"""Answers, citations and report pages as HTML: pure functions, every text escaped.
+
+A chat reply is one line of HTML so that Gradio's Markdown leaves it alone."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
+_CJK = re.compile(f"[{CJK}]")
+_BREAKS = re.compile(r"[ \t\u3000]*(?:(?:\r\n|\r|\n|\u2028|\u2029)[ \t\u3000]*)+")
+_STOPS = ("。！？；!?;", "，、,：:")  # cut at a sentence end, else at a clause end
+_LINE_BREAKS = str.maketrans(
+    {"\n": "&#10;", "\r": "&#13;", "\u2028": "&#8232;", "\u2029": "&#8233;"}
+)
+
+
+def esc(text: object) -> str:
+    """HTML-escape, and write line breaks as character references so that a reply stays one
+    line: Gradio's Markdown would otherwise end the raw-HTML block at a blank line."""
+    return html.escape(str(text), quote=True).translate(_LINE_BREAKS)
+
+
+def fold_breaks(text: str, left: str = "", right: str = "") -> str:
+    """Fold line breaks inside a paragraph: nothing between two CJK characters, else a space.
+
+    The contract keeps a paragraph's repaired line break in ``context``; the display folds
+    it. ``left``/``right`` are the characters just outside ``text`` when it is a piece of
+    a longer string, so a break at its edge folds as it would in the whole.
+    """
+
+    def repl(m: re.Match[str]) -> str:
+        before = text[: m.start()][-1:] or left[-1:]
+        after = text[m.end() :][:1] or right[:1]
+        if not before or not after:
+            return ""
+        return "" if _CJK.match(before) and _CJK.match(after) else " "
+
+    return _BREAKS.sub(repl, text)
+
+
+def highlight(
+    context: str, rel_start: int, text: str, mark_class: str = "qa-hit", clip: int = 0
+) -> str:
+    """Escaped ``context`` with ``text`` at ``rel_start`` wrapped in <mark>; with ``clip``,
+    only about that many characters either side of it, cut at sentence ends."""
+    if not text or context[rel_start : rel_start + len(text)] != text:
+        rel_start = context.find(text) if text else -1
+    if rel_start < 0:
+        return esc(fold_breaks(context))
+    end = rel_start + len(text)
+    before, after = context[:rel_start], context[end:]
+    if clip:
+        before, after = clip_before(before, clip), clip_after(after, clip)
+    return (
+        f"{esc(fold_breaks(before, '', text))}"
+        f'<mark class="{mark_class}">{esc(fold_breaks(text, before, after))}</mark>'
+        f"{esc(fold_breaks(after, text, ''))}"
+    )
+
+
+def clip_before(text: str, room: int) -> str:
+    """The last ``room`` characters of ``text`` or fewer, starting after a sentence end."""
+    if len(text) <= room:
+        return text
+    tail = text[-room:]
+    for stops in _STOPS:
+        cut = next((i + 1 for i, ch in enumerate(tail) if ch in stops), 0)
+        if 0 < cut < len(tail):
+            return "…" + tail[cut:]
+    return "…" + tail
+
+
+def clip_after(text: str, room: int) -> str:
+    """The first ``room`` characters of ``text`` or fewer, ending at a sentence end."""
+    if len(text) <= room:
+        return text
+    head = text[:room]
+    for stops in _STOPS:
+        cut = max((i + 1 for i, ch in enumerate(head) if ch in stops), default=0)
+        if cut:
+            return head[:cut] + "…"
+    return head + "…"
+
+
+def confidence_badge(found: bool, confidence: float) -> str:
+    """高/中/低 at 0.75 and 0.5; a not-found answer shows its score without a word."""
+    pct = round(max(0.0, min(1.0, float(confidence))) * 100)
+    if not found:
+        level, word = "none", ""
+    elif confidence >= 0.75:
+        level, word = "high", "高"
+    elif confidence >= 0.5:
+        level, word = "mid", "中"
+    else:
+        level, word = "low", "低"
+    return (
+        f'<span class="qa-badge qa-badge-{level}" title="置信度 {confidence:.2f}">'
+        f"置信度 {word + ' · ' if word else ''}{pct}%</span>"
+    )
+
+
+def source_href(doc: str, start: int, end: int) -> str:
+    return f"/source?doc={quote(doc, safe='')}&start={int(start)}&end={int(end)}#hit"
+
+
+def render_citation(n: int, cit: dict[str, Any], found: bool, clip: int = 0) -> str:
+    context = cit.get("context", "")
+    rel = int(cit.get("start", 0)) - int(cit.get("context_start", 0))
+    body = highlight(context, rel, cit.get("text", ""), "qa-hit" if found else "qa-near", clip)
+    section = cit.get("section") or ""
+    section_html = f'<span class="qa-section">{esc(section)}</span>' if section else ""
+    doc = cit.get("doc", "")
+    return (
+        '<div class="qa-cite">'
+        f'<div class="qa-cite-head"><span class="qa-cite-n">[{n}]</span>{section_html}</div>'
+        f'<div class="qa-context">{body}</div>'
+        f'<div class="qa-cite-foot"><span class="qa-doc">{esc(doc)}</span>'
+        f'<span class="qa-score">相关度 {float(cit.get("score", 0)):.2f}</span>'
+        f'<a class="qa-open-source" href="{esc(source_href(doc, cit["start"], cit["end"]))}"'
+        f' target="_blank" rel="noopener">查看原文</a></div></div>'
+    )
+
+
+def render_answer(ans: dict[str, Any], clip: int = 0) -> str:
+    """One reply as HTML on a single line (so Markdown leaves it alone), every text escaped.
+
+    ``clip`` > 0 (the compact view) shows about that many characters of each paragraph
+    either side of the span; 查看原文 still opens the whole report."""
+    found = bool(ans.get("found"))
+    cites = list(ans.get("citations") or [])
+    badge = confidence_badge(found, float(ans.get("confidence", 0.0)))
+    if found:
+        head = f'<strong class="qa-answer">{esc(ans.get("answer", ""))}</strong>{badge}'
+        rendered = [render_citation(i, c, True, clip) for i, c in enumerate(cites, 1)]
+        cites_html = "".join(rendered[:1])
+        if len(rendered) > 1:
+            cites_html += (
+                f'<details class="qa-more"><summary>其他相关段落（{len(rendered) - 1}）'
+                f"</summary>{''.join(rendered[1:])}</details>"
+            )
+    else:
+        head = f'<strong class="qa-answer qa-notfound">报告中没有找到答案</strong>{badge}'
+        cites_html = (
+            '<div class="qa-note">以下是最接近的段落，供参考：</div>'
+            + "".join(render_citation(i, c, False, clip) for i, c in enumerate(cites, 1))
+            if cites
+            else ""
+        )
+    state = "found" if found else "not-found"
+    return (
+        f'<div class="qa-reply" data-state="{state}"><div class="qa-head">{head}</div>'
+        f'<div class="qa-cites">{cites_html}</div></div>'
+    )
+
+
+def render_question(question: str) -> str:
+    return f'<div class="qa-question">{esc(fold_breaks(question))}</div>'
+
+
+def render_error(message: str) -> str:
+    return f'<div class="qa-reply qa-error" data-state="error">{esc(message)}</div>'
+
+
+def render_source_page(doc: str, text: str, start: int, end: int) -> str:
+    """The whole report with ``text[start:end]`` marked as ``#hit``."""
+    body = f'{esc(text[:start])}<mark id="hit">{esc(text[start:end])}</mark>{esc(text[end:])}'
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>原文 · {esc(Path(doc).name)}</title>"
+        '<link rel="stylesheet" href="/qa-assets/source.css"></head><body>'
+        f'<header><span class="doc">{esc(doc)}</span>'
+        f'<a href="#hit">跳到引用（字符 {start}–{end}）</a></header>'
+        f'<pre class="report">{body}</pre></body></html>'
+    )
