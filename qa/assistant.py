@@ -153,9 +153,10 @@ class Assistant:
     def _term_weights(self, question: str) -> tuple[dict[str, float], dict[str, float]]:
         """(word weights, word+character weights) keyed by normalised surface form."""
         vocab, idf = self.index.bm25.vocab, self.index.bm25.idf
-        words: dict[str, float] = {}
-        for t in tokenize(question, 0):
-            words[t] = float(idf[vocab[t]]) if t in vocab else self._max_idf
+        terms = set(tokenize(question, 0))
+        # 2020 and 年 inside 2020年 say nothing more: count each piece of the question once.
+        terms = {t for t in terms if not any(t != u and t in u for u in terms)}
+        words = {t: float(idf[vocab[t]]) if t in vocab else self._max_idf for t in sorted(terms)}
         both = dict(words)
         for t in tokenize(question, 1):
             if t.startswith("·") and t[1:] not in both:

@@ -65,13 +65,14 @@ def tokenize(text: str, char_ngram: int = 1) -> list[str]:
             if piece not in STOPWORDS:
                 tokens.append(piece)
             continue
-        tokens.extend(w for w in jb.cut(piece, HMM=True) if w not in STOPWORDS)
+        words = [w for w in jb.cut(piece, HMM=True) if w not in STOPWORDS]
+        tokens.extend(words)
         if char_ngram:
-            chars = piece
+            # n-grams within the kept words only: 一共 or 哪些 add nothing as characters either.
             n = char_ngram
             tokens.extend(
-                "·" + chars[j:j + n] for j in range(len(chars) - n + 1)
-                if not (n == 1 and chars[j] in _WEAK_CHARS)
+                "·" + w[j:j + n] for w in words for j in range(len(w) - n + 1)
+                if not (n == 1 and w[j] in _WEAK_CHARS)
             )
     return tokens
 

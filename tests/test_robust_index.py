@@ -431,8 +431,10 @@ def test_sigkill_real_builds(built, tmp_path) -> None:
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=f)
         procs.append((proc, err, idx))
     def embedding(err: Path, idx: Path) -> bool:
-        return b"Batches" in err.read_bytes() or (idx.is_dir() and any(
-            p.name.startswith(".tmp-gen-") for p in idx.iterdir()))
+        # the build's progress bars (tokenise/embed, or sentence-transformers' Batches)
+        log = err.read_bytes()
+        return any(word in log for word in (b"embed", b"tokeni", b"Batches")) or (
+            idx.is_dir() and any(p.name.startswith(".tmp-gen-") for p in idx.iterdir()))
 
     try:
         # Each process is killed the moment it starts embedding (both are polled at once).
