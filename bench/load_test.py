@@ -24,6 +24,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -296,7 +297,8 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
                    PYTHONUNBUFFERED="1")
-        self.log = open(ROOT / "bench" / f".load-server-{self.port}.log", "wb")
+        self.log = tempfile.NamedTemporaryFile(prefix="qa-load-server-", suffix=".log",
+                                               delete=False)
         self.proc = subprocess.Popen(
             [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(self.port),
              "--source", source, "--index", index],
@@ -326,7 +328,8 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(30)
         self.log.close()
-        Path(self.log.name).unlink(missing_ok=True)
+        if self.proc.returncode in (0, -signal.SIGTERM):
+            Path(self.log.name).unlink(missing_ok=True)
 
 
 def print_report(report: Report, url: str, out=None) -> None:  # type: ignore[no-untyped-def]

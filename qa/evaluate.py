@@ -143,16 +143,21 @@ def evaluate(assistant: Assistant, items: list[EvalItem],
 
 def choose_threshold(rows: list[dict[str, Any]], max_false_abstention: float = 0.05) -> float:
     """The threshold that abstains on the most unanswerable questions while abstaining on at
-    most ``max_false_abstention`` of the answerable ones whose answer was right."""
+    most ``max_false_abstention`` of the answerable ones. Of the thresholds that do equally
+    well, the middle one is taken: the widest margin on both sides."""
     answerable = [r["confidence"] for r in rows if r["expected"]]
     unanswerable = [r["confidence"] for r in rows if not r["expected"]]
-    best, best_key = 0.5, None
-    for t in sorted({0.0, *answerable, *unanswerable, 1.0}):
+    points = sorted({0.0, *answerable, *unanswerable, 1.0})
+    cuts = [(a + b) / 2 for a, b in zip(points, points[1:])] or [0.5]
+    scored = []
+    for t in cuts:
         false_abs = sum(1 for c in answerable if c < t) / max(1, len(answerable))
         if false_abs > max_false_abstention:
             continue
         recall = sum(1 for c in unanswerable if c < t) / max(1, len(unanswerable))
-        key = (recall, -false_abs)
-        if best_key is None or key > best_key:
-            best, best_key = t, key
-    return best
+        scored.append(((recall, -false_abs), t))
+    if not scored:
+        return 0.0
+    best = max(key for key, _ in scored)
+    ties = [t for key, t in scored if key == best]
+    return ties[len(ties) // 2]

@@ -80,6 +80,10 @@ def asked_unit(question: str) -> tuple[str, ...]:
     return ()
 
 
+#: has_form's score for a number whose unit is not the one asked for.
+OTHER_UNIT = 0.6
+
+
 def has_form(text: str, form: str, question_norm: str = "",
              units: tuple[str, ...] = ()) -> float:
     """How well ``text`` holds something of the asked form that the question does not
@@ -94,7 +98,7 @@ def has_form(text: str, form: str, question_norm: str = "",
         if found in question_norm:
             continue
         if form == "number" and units:
-            best = max(best, 1.0 if any(u in found for u in units) else 0.6)
+            best = max(best, 1.0 if any(u in found for u in units) else OTHER_UNIT)
         else:
             return 1.0
     return best

@@ -62,5 +62,5 @@ def assistant(index_dir: Path):  # type: ignore[no-untyped-def]
 def source_copy(tmp_path: Path) -> Path:
     """A private copy of seeds/ that a test may edit."""
     dst = tmp_path / "seeds"
-    shutil.copytree(SEEDS, dst)
+    shutil.copytree(SEEDS, dst, copy_function=shutil.copyfile)  # writable copies
     return dst

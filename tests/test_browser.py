@@ -4,7 +4,9 @@ request to another host. Screenshots land in docs/screenshots/ for the README.""
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from webfixtures import ROOT, live_server
+from webfixtures import live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.browser
@@ -36,7 +38,9 @@ ARGS = [
     # Belt and braces: even a request the test would catch cannot leave the machine.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
-SHOTS = ROOT / "docs" / "screenshots"
+# Screenshots go to a temporary folder unless QA_SCREENSHOTS names one (the README's come
+# from `QA_SCREENSHOTS=docs/screenshots make test`), so a test run leaves the tree clean.
+SHOTS = Path(os.environ.get("QA_SCREENSHOTS") or tempfile.mkdtemp(prefix="qa-shots-"))
 QUESTION = "签约了多少个项目？"
 UNANSWERABLE = "火星上建了多少座城市？"
 WAIT_MS = 60_000
@@ -120,6 +124,11 @@ def ask(where: Page | Frame | FrameLocator, question: str):
     replies = where.locator(".qa-reply")
     before = replies.count()
     box = where.locator("#qa-question textarea")
+    box.wait_for(state="visible", timeout=WAIT_MS)
+    if hasattr(where, "wait_for_function"):
+        # On a loaded machine an Enter pressed before Gradio's client has started (it sets
+        # gradio_api_info once connected) is lost: wait for it first.
+        where.wait_for_function("() => !!window.gradio_api_info", timeout=WAIT_MS)
     box.fill(question)
     box.press("Enter")
     deadline = time.monotonic() + WAIT_MS / 1000

@@ -8,6 +8,7 @@ kills real `python -m qa build` processes that load the real model.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -42,7 +43,7 @@ def fake(monkeypatch) -> FakeEncoder:  # type: ignore[no-untyped-def]
 def built(tmp_path, fake):  # type: ignore[no-untyped-def]
     """A source folder and a good index of it."""
     src = tmp_path / "seeds"
-    shutil.copytree(SEEDS, src)
+    shutil.copytree(SEEDS, src, copy_function=shutil.copyfile)
     index = tmp_path / "index"
     load_assistant(src, index, log=lambda _m: None)
     return src, index
@@ -248,7 +249,7 @@ def test_unwritable_index_answers_from_memory_and_says_so(tmp_path, fake, capsys
     if where == "proc" and not Path("/proc/self").is_dir():
         pytest.skip("no /proc")
     src = tmp_path / "seeds"
-    shutil.copytree(SEEDS, src)
+    shutil.copytree(SEEDS, src, copy_function=shutil.copyfile)
     blocker = tmp_path / "blocker"
     blocker.write_text("not a folder")
     index = blocker / "index" if where == "file-in-the-way" else Path("/proc/self/qa-index")
@@ -430,11 +431,32 @@ def test_sigkill_real_builds(built, tmp_path) -> None:
                 [sys.executable, "-m", "qa", "build", "--source", str(big), "--index", str(idx)],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=f)
         procs.append((proc, err, idx))
+    held_since: dict[Path, float] = {}
+
+    def lock_held(idx: Path) -> bool:
+        """True when a build holds the index's build lock (it is past loading the model)."""
+        try:
+            with open(idx / ".lock", "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+
     def embedding(err: Path, idx: Path) -> bool:
-        # the build's progress bars (tokenise/embed, or sentence-transformers' Batches)
+        # The build's progress bars (tokenise/embed, or sentence-transformers' Batches);
+        # failing those, the build lock held for a second (a build is under way).
         log = err.read_bytes()
-        return any(word in log for word in (b"embed", b"tokeni", b"Batches")) or (
-            idx.is_dir() and any(p.name.startswith(".tmp-gen-") for p in idx.iterdir()))
+        if any(word in log for word in (b"embed", b"tokeni", b"Batches")):
+            return True
+        if idx.is_dir() and any(p.name.startswith(".tmp-gen-") for p in idx.iterdir()):
+            return True
+        if idx.is_dir() and lock_held(idx):
+            return time.monotonic() - held_since.setdefault(idx, time.monotonic()) > 1.0
+        held_since.pop(idx, None)
+        return False
 
     try:
         # Each process is killed the moment it starts embedding (both are polled at once).
@@ -481,7 +503,7 @@ def test_sigkill_while_writing_the_index(built, tmp_path, stage: str) -> None:
     old = _manifest(index)
     before = (index / MANIFEST).read_bytes()
     other = tmp_path / "other"
-    shutil.copytree(src, other)
+    shutil.copytree(src, other, copy_function=shutil.copyfile)
     (other / "extra.md").write_text("# 补充\n\n全区共建成菜市场77处。\n", encoding="utf-8")
     mark = tmp_path / "paused"
     env = dict(os.environ, HF_HUB_OFFLINE="1", QA_TEST_PAUSE=stage, QA_TEST_MARK=str(mark),
@@ -526,7 +548,7 @@ def test_sigkill_while_writing_the_index(built, tmp_path, stage: str) -> None:
 
 def test_sigkill_first_build_while_saving(tmp_path) -> None:
     src = tmp_path / "seeds"
-    shutil.copytree(SEEDS, src)
+    shutil.copytree(SEEDS, src, copy_function=shutil.copyfile)
     index = tmp_path / "index"
     mark = tmp_path / "paused"
     env = dict(os.environ, HF_HUB_OFFLINE="1", QA_TEST_PAUSE="save", QA_TEST_MARK=str(mark),
