@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from qa import confidence, extract
+from qa import confidence, evidence, extract
 from qa.config import Settings
 from qa.dense import Encoder
 from qa.errors import BadQuestion, IndexStoreError
 from qa.fuse import fuse, minmax
-from qa.indexer import Index, build_index, lexical_text
+from qa.indexer import Index, build_index
 from qa.store import (
     StaleIndex,
     build_lock,
@@ -30,8 +30,8 @@ from qa.store import (
     read_manifest,
     save_index,
 )
-from qa.textnorm import has_cjk, normalize
-from qa.tokenize import raw_words, tokenize
+from qa.textnorm import has_cjk
+from qa.tokenize import tokenize
 from qa.types import Answer, Chunk, Citation, Span
 
 Log = Callable[[str], None]
@@ -85,7 +85,6 @@ class Assistant:
         self.encoder = encoder
         self.settings = settings
         self.notices = list(notices or [])
-        self._max_idf = float(index.bm25.idf.max()) if len(index.bm25.idf) else 1.0
         self._span_vectors: OrderedDict[int, np.ndarray] = OrderedDict()
         self._span_lock = threading.Lock()
 
@@ -150,19 +149,6 @@ class Assistant:
 
     # ------------------------------------------------------------ answering
 
-    def _term_weights(self, question: str) -> tuple[dict[str, float], dict[str, float]]:
-        """(word weights, word+character weights) keyed by normalised surface form."""
-        vocab, idf = self.index.bm25.vocab, self.index.bm25.idf
-        terms = set(tokenize(question, 0))
-        # 2020 and 年 inside 2020年 say nothing more: count each piece of the question once.
-        terms = {t for t in terms if not any(t != u and t in u for u in terms)}
-        words = {t: float(idf[vocab[t]]) if t in vocab else self._max_idf for t in sorted(terms)}
-        both = dict(words)
-        for t in tokenize(question, 1):
-            if t.startswith("·") and t[1:] not in both:
-                both[t[1:]] = 0.5 * (float(idf[vocab[t]]) if t in vocab else self._max_idf)
-        return words, both
-
     def ask_explained(self, question: Any, top_k: int = 3,
                       mode: str = "hybrid") -> tuple[Answer, dict[str, Any]]:
         """``ask`` plus the features its confidence was computed from and the paragraph
@@ -175,7 +161,7 @@ class Assistant:
         hits = self.search(text, mode, qvec)
         n_para = max(top_k, self.settings.extract_paragraphs)
         top = hits[:n_para]
-        words, both = self._term_weights(text)
+        words, both = evidence.term_weights(text, self.index.bm25)
         chunks = self.index.chunks
         paragraphs = [(chunks[h.chunk_id], max(0.0, h.score)) for h in top]
         pool = paragraphs[: self.settings.extract_paragraphs]
@@ -186,7 +172,9 @@ class Assistant:
                                   similarity, lexical)
         ordered = best + rest
         hit_of = {h.chunk_id: h for h in top}
-        features = self._features(q, best[0] if best else None, hit_of, words, both)
+        features = (evidence.features(q, best[0], hit_of[best[0].chunk.id].dense, words, both,
+                                      self.index.bm25, self.source_text)
+                    if best else {"n_terms": 0.0})
         features["ranking"] = [h.chunk_id for h in hits]
         confidence = self._confidence(features)
         found = bool(best) and confidence >= self.settings.threshold
@@ -225,48 +213,6 @@ class Assistant:
         for chunk in self.index.chunks[:_SPAN_CACHE]:
             self._span_similarity(np.zeros(self.encoder.dim, dtype=np.float32))(
                 chunk, [p[0] for p in spans(chunk, self.source_text(chunk.doc))])
-
-    def _features(self, question: str, best: extract.Candidate | None, hit_of: dict[int, Hit],
-                  words: dict[str, float], both: dict[str, float]) -> dict[str, float]:
-        """The evidence ``confidence`` weighs (see qa/confidence.py)."""
-        if best is None or not words:
-            return {"n_terms": 0.0}
-        vocab = self.index.bm25.vocab
-        qn = normalize(question)
-        para_norm = normalize(lexical_text(best.chunk, 1))
-        span_norm = normalize(self.source_text(best.chunk.doc)[best.span.start:best.span.end])
-        raw = raw_words(question)
-        focus = confidence.focus_word(raw)
-        names = confidence.named_terms(qn, raw)
-        unknown = [n for n in names if n not in vocab and n[:-1] not in vocab
-                   and not (n.isascii() and n in vocab)]
-        features = {
-            "n_terms": float(len(words)),
-            "cjk": 1.0 if has_cjk(question) else 0.0,
-            "cov_word": extract.coverage(para_norm, words),
-            "cov_char": extract.coverage(para_norm, both),
-            "dense": hit_of[best.chunk.id].dense,
-            # has_form's 0.6 (a number, but not in the asked unit) is evidence against.
-            "form": 0.0 if best.form_ok == extract.OTHER_UNIT else best.form_ok,
-            "unit_mismatch": 1.0 if best.form_ok == extract.OTHER_UNIT else 0.0,
-            "missing_number": confidence.missing_numbers(confidence.question_numbers(qn), para_norm),
-            "missing_name": 1.0 if unknown else 0.0,
-            "focus": confidence.presence(focus, span_norm),
-            # …and when no report anywhere mentions it (气温 in a report on the economy).
-            "focus_unknown": 1.0 if focus and not self._mentioned(focus) else 0.0,
-            "span_sim": best.similarity,
-        }
-        # The asked form counts for more when the span also covers the question.
-        features["form_cov"] = features["form"] * best.coverage
-        return features
-
-    def _mentioned(self, term: str) -> bool:
-        """Is ``term`` a word of the reports, or are all its characters in them?"""
-        vocab = self.index.bm25.vocab
-        if term in vocab:
-            return True
-        chars = [f"·{c}" for c in normalize(term)]
-        return bool(chars) and all(c in vocab for c in chars)
 
     def _confidence(self, f: dict[str, float]) -> float:
         if f["n_terms"] == 0:

@@ -1,0 +1,141 @@
+"""The evidence that a chosen span answers its question, as named features in [0, 1].
+
+Overlap and embedding similarity say how close the span is to the question. The other
+features look for specific signs that the report cannot answer: a number the question names
+(a year, say) that the cited paragraph lacks, a place or Latin name that no report
+mentions, a number in a unit other than the asked one, an asked-about thing (多少张**床位**)
+missing from the span or from every report. qa/confidence.py weighs them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from qa import extract
+from qa.indexer import lexical_text
+from qa.sparse import SparseBM25
+from qa.textnorm import has_cjk, normalize
+from qa.tokenize import raw_words, tokenize
+
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_LATIN = re.compile(r"[a-z]{2,}")
+_PLACE_SUFFIX = ("区", "市", "县", "省", "镇", "州")
+_NOT_PLACE = frozenset("这个 那个 哪个 全 各 本 城 该 此 每 一个 城乡 示范 片".split())
+
+
+def question_numbers(question_norm: str) -> list[str]:
+    return _DIGITS.findall(question_norm)
+
+
+def named_terms(question_norm: str, words: Iterable[str]) -> list[str]:
+    """Place names (X区, X市 …) and Latin terms the question names."""
+    # A Latin term in a Chinese question (GDP, Python) is a name; in an English question
+    # it is just a word, and only the encoder can judge it.
+    out = _LATIN.findall(question_norm) if has_cjk(question_norm) else []
+    seq = list(words)
+    for i, w in enumerate(seq):
+        if w in _PLACE_SUFFIX and i > 0 and seq[i - 1] not in _NOT_PLACE and len(seq[i - 1]) >= 2:
+            out.append(seq[i - 1] + w)
+        elif len(w) >= 3 and w.endswith(_PLACE_SUFFIX) and w[:-1] not in _NOT_PLACE:
+            out.append(w)
+    return out
+
+
+_ASK = frozenset("多少 几 谁 什么 哪些 哪几 哪个 哪几个 哪里 哪儿 哪 多 何时 啥 哪位 几个 什么样".split())
+_SKIP = frozenset("""是 有 的 了 为 叫 达到 共 一共 总共 共有 分别 都 已经 到底 ? ？ 啊 呢 吗 呀 个 张 所
+    名 位 项 次 台 户 家 条 处 种 批 大 长 高 远 久 干 做 搞 方面 名字 单位 办法 城市 口号 变化
+    措施 内容 地方 东西 事情 情况 问题 时候 方式 途径 作用 意义 目标 数量 结果 样 样子""".split())
+
+
+def focus_word(words: list[str]) -> str:
+    """The thing a question asks about: the word after its question word (多少张床位 →
+    床位), else the one before it (总人口是多少 → 总人口). '' when there is none."""
+    for i, w in enumerate(words):
+        if w in _ASK or w.startswith(("多少", "几")):
+            for j in range(i + 1, min(i + 3, len(words))):
+                if (words[j] not in _SKIP and words[j] not in _ASK and len(words[j]) >= 2
+                        and words[j][0] not in "几哪"):
+                    return words[j]
+            for j in range(i - 1, max(-1, i - 4), -1):
+                if words[j] not in _SKIP and words[j] not in _ASK and words[j][0] not in "几哪":
+                    return words[j]
+            return ""
+    return ""
+
+
+def presence(term: str, haystack_norm: str) -> float:
+    """How much of ``term`` occurs in ``haystack_norm``: 1.0 whole, else the share of its
+    character bigrams (总人口 → 人口 found → 0.5); 0.5 when there is no term to look for."""
+    term = normalize(term)
+    if not term:
+        return 0.5
+    if term in haystack_norm:
+        return 1.0
+    grams = [term[i:i + 2] for i in range(len(term) - 1)]
+    return sum(1 for g in grams if g in haystack_norm) / len(grams) if grams else 0.0
+
+
+def missing_numbers(numbers: Iterable[str], haystack_norm: str) -> float:
+    """1.0 when a number the question names (a year, say) is not in ``haystack_norm`` as a
+    whole number: 8 does not count as found inside 70.8 or 2018."""
+    return 1.0 if any(not re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])", haystack_norm)
+                      for n in numbers) else 0.0
+
+
+def mentioned(term: str, vocab: dict[str, int]) -> bool:
+    """Is ``term`` a word of the reports, or are all its characters in them?"""
+    if term in vocab:
+        return True
+    chars = [f"·{c}" for c in normalize(term)]
+    return bool(chars) and all(c in vocab for c in chars)
+
+
+def term_weights(question: str, bm25: SparseBM25) -> tuple[dict[str, float], dict[str, float]]:
+    """(word weights, word+character weights) keyed by normalised surface form: the idf of
+    each term (the rarest idf for a term the reports never use), characters at half."""
+    vocab, idf = bm25.vocab, bm25.idf
+    max_idf = float(idf.max()) if len(idf) else 1.0
+    terms = set(tokenize(question, 0))
+    # 2020 and 年 inside 2020年 say nothing more: count each piece of the question once.
+    terms = {t for t in terms if not any(t != u and t in u for u in terms)}
+    words = {t: float(idf[vocab[t]]) if t in vocab else max_idf for t in sorted(terms)}
+    both = dict(words)
+    for t in tokenize(question, 1):
+        if t.startswith("·") and t[1:] not in both:
+            both[t[1:]] = 0.5 * (float(idf[vocab[t]]) if t in vocab else max_idf)
+    return words, both
+
+
+def features(question: str, best: extract.Candidate, paragraph_similarity: float,
+             words: dict[str, float], both: dict[str, float], bm25: SparseBM25,
+             source_text: Callable[[str], str]) -> dict[str, float]:
+    """The features qa/confidence.py weighs, for the best span of a question."""
+    if not words:
+        return {"n_terms": 0.0}
+    vocab = bm25.vocab
+    qn = normalize(question)
+    para_norm = normalize(lexical_text(best.chunk, 1))
+    span_norm = normalize(source_text(best.chunk.doc)[best.span.start:best.span.end])
+    raw = raw_words(question)
+    focus = focus_word(raw)
+    unknown = [n for n in named_terms(qn, raw) if n not in vocab and n[:-1] not in vocab]
+    other_unit = best.form_ok == extract.OTHER_UNIT
+    form = 0.0 if other_unit else best.form_ok
+    return {
+        "n_terms": float(len(words)),
+        "cjk": 1.0 if has_cjk(question) else 0.0,
+        "cov_word": extract.coverage(para_norm, words),
+        "cov_char": extract.coverage(para_norm, both),
+        "dense": paragraph_similarity,
+        "span_sim": best.similarity,
+        "form": form,
+        # A number, but not in the asked unit, is evidence against.
+        "unit_mismatch": 1.0 if other_unit else 0.0,
+        # The asked form counts for more when the span also covers the question.
+        "form_cov": form * best.coverage,
+        "missing_number": missing_numbers(question_numbers(qn), para_norm),
+        "missing_name": 1.0 if unknown else 0.0,
+        "focus": presence(focus, span_norm),
+        "focus_unknown": 1.0 if focus and not mentioned(focus, vocab) else 0.0,
+    }
