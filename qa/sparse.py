@@ -9,8 +9,9 @@ Which variant: ``BM25Okapi`` gives a term found in half of the paragraphs an idf
 one found in more than half only a small floor (its issues #29/#39/#43), a real trap for a
 30-paragraph report where 章丘 or 全面 sit in most paragraphs. ``BM25Plus`` keeps every idf
 positive (log((N+1)/df)) and lower-bounds the term-frequency part by ``delta``, so long
-paragraphs are not punished for lacking repeats. On eval/qa.jsonl it ranked the evidence
-paragraph first more often than Okapi and BM25L (see eval/README.md), so it is the default.
+paragraphs are not punished for lacking repeats. On eval/qa.jsonl it put the evidence
+paragraph first as often as Okapi (85.6%) and more often than BM25L (81.5%), without
+Okapi's trap, so it is the default (eval/README.md).
 """
 
 from __future__ import annotations
