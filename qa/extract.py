@@ -34,8 +34,9 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 _NUMBER = re.compile(
-    r"\d+(?:\.\d+)?\s*(?:%|[^\d\s，。、；：,.;:（）()“”\"]{0,3})"
+    r"\d+(?:\.\d+)?\s*(?:%|[^\d\s，。、；：,.;:（）()“”\"]{0,4})"
     r"|[一二三四五六七八九十两百千万]+[个项名家台处条次年人位所辆座种批大]")
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _DATE = re.compile(r"\d{4}年(?:\d{1,2}月)?|\d{1,2}月\d{0,2}日?|[一二三四五六七八九十]+月|上半年|近年")
 _LIST = re.compile(r"、|（[^）]{2,}）|“[^”]+”.{0,6}“[^”]+”")
 _PERSON = re.compile(r"(?:记者|通讯员|书记|主任|区长|市长|总书记|专家)\s*[\u4e00-\u9fff]{2,3}"
@@ -73,7 +74,10 @@ def asked_unit(question: str) -> tuple[str, ...]:
         return ("%",)
     m = _ASKED_UNIT.search(q)
     if m:
-        return _UNIT_ALIASES.get(m.group(1), (m.group(1),))
+        unit = m.group(1)
+        if unit == "个":  # the general measure word: 多少个人 asks for people, 多少个项目 for any count
+            return ("人", "名", "位") if q[m.end():m.end() + 1] == "人" else ()
+        return _UNIT_ALIASES.get(unit, (unit,))
     for word, units in _QUANTITY_UNITS:
         if word in q:
             return units
@@ -95,7 +99,10 @@ def has_form(text: str, form: str, question_norm: str = "",
     best = 0.0
     for m in pattern.finditer(normalize(text)):
         found = m.group().strip()
-        if found in question_norm:
+        number = _DIGITS.match(found)
+        # What the question already states is no answer (its 12个 in 其中12个…完成投资70.8亿元).
+        if (number and re.search(rf"(?<![\d.]){re.escape(number.group())}(?![\d.])",
+                                 question_norm)) or found in question_norm:
             continue
         if form == "number" and units:
             best = max(best, 1.0 if any(u in found for u in units) else OTHER_UNIT)
@@ -195,11 +202,13 @@ def best_spans(question: str, paragraphs: list[tuple[Chunk, float]],
             local = coverage(s_norm, term_weights)
             context = coverage(normalize(text[sent.start:sent.end]), term_weights)
             ok = has_form(s_text, form, qn, units)
+            # A number in another unit than the asked one is hardly better than none.
+            fit = 0.15 if ok == OTHER_UNIT else ok
             # An answer tells something the question does not: a span that only restates
             # the question (a heading it names, say) is a poor answer however well it matches.
             novelty = sum(1 for ch in s_norm if ch not in qn) / max(1, len(s_norm))
             w = weights
-            bonus = w.form * ok - (w.no_form if ok == 0 else 0.0)
+            bonus = w.form * fit - (w.no_form if ok == 0 else 0.0)
             length = len(s_text)
             score = (w.paragraph * para_score + bonus - w.length * max(0, length - 12)
                      - (w.restated * (0.4 - novelty) if novelty < 0.4 else 0.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,18 +88,21 @@ def build_index(source: Path, settings: Settings, encoder: Encoder,
     timings["read"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    # One string object per distinct token: 100k paragraphs hold ~20M tokens, and a new str
-    # for each would cost ~1.5 GB while the BM25 matrix is built.
-    seen: dict[str, str] = {}
-    corpus = [[seen.setdefault(tok, tok) for tok in
-               tokenize(lexical_text(c, settings.section_weight), settings.char_ngram)]
-              for c in _bar(chunks, progress, "tokenise")]
-    del seen
-    timings["tokenize"] = time.perf_counter() - t
-    t = time.perf_counter()
-    bm25 = build_bm25(corpus, settings.bm25_variant, settings.bm25_k1, settings.bm25_b,
+    spent = [0.0]
+
+    def token_lists() -> Iterator[list[str]]:
+        # One paragraph's tokens at a time: build_bm25 counts them and drops them, so the
+        # ~20M tokens of 100k paragraphs are never all alive (they cost ~300 MB as lists).
+        for c in _bar(chunks, progress, "tokenise"):
+            t0 = time.perf_counter()
+            tokens = tokenize(lexical_text(c, settings.section_weight), settings.char_ngram)
+            spent[0] += time.perf_counter() - t0
+            yield tokens
+
+    bm25 = build_bm25(token_lists(), settings.bm25_variant, settings.bm25_k1, settings.bm25_b,
                       settings.bm25_delta)
-    timings["bm25"] = time.perf_counter() - t
+    timings["tokenize"] = spent[0]
+    timings["bm25"] = time.perf_counter() - t - spent[0]
 
     t = time.perf_counter()
     hashes = [content_hash(encoder.model_id, dense_text(c)) for c in chunks]

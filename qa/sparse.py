@@ -17,7 +17,9 @@ Okapi's trap, so it is the default (eval/README.md).
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,48 +55,78 @@ class SparseBM25:
         return float(sum(self.idf[self.vocab[t]] * n for t, n in counts.items()))
 
 
-def build_bm25(corpus: list[list[str]], variant: str = "plus", k1: float = 1.2,
+#: weights are computed this many (paragraph, term) entries at a time, so the formulas'
+#: temporaries stay small (100k paragraphs hold ~15M entries).
+_BLOCK = 1 << 20
+
+
+def build_bm25(corpus: Iterable[list[str]], variant: str = "plus", k1: float = 1.2,
                b: float = 0.75, delta: float = 1.0, epsilon: float = 0.25) -> SparseBM25:
     """Precompute every BM25 weight. ``variant`` is ``plus``, ``okapi`` or ``l`` (rank-bm25's
-    BM25Plus, BM25Okapi, BM25L)."""
-    n_docs = len(corpus)
+    BM25Plus, BM25Okapi, BM25L).
+
+    ``corpus`` may be a generator: each paragraph's tokens are counted and dropped, so only
+    the (term, tf) pairs are kept, in compact arrays (4 bytes each), not the token lists.
+    """
+    if variant not in ("plus", "okapi", "l"):
+        raise ValueError(f"unknown BM25 variant {variant!r}")
     vocab: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    tfs: list[int] = []
-    doc_len = np.zeros(n_docs, dtype=np.float64)
-    for d, doc in enumerate(corpus):
-        doc_len[d] = len(doc)
-        for term, tf in Counter(doc).items():
-            rows.append(d)
-            cols.append(vocab.setdefault(term, len(vocab)))
-            tfs.append(tf)
-    n_terms = len(vocab)
-    r = np.asarray(rows, dtype=np.int64)
-    c = np.asarray(cols, dtype=np.int64)
-    tf = np.asarray(tfs, dtype=np.float64)
+    cols = array("i")  # term id of each (paragraph, term) entry, paragraph by paragraph
+    tfs = array("i")  # its term frequency
+    nnz = array("q")  # entries per paragraph
+    lengths = array("d")  # tokens per paragraph
+    for doc in corpus:
+        counts = Counter(doc)
+        lengths.append(len(doc))
+        nnz.append(len(counts))
+        cols.extend([vocab.setdefault(term, len(vocab)) for term in counts])
+        tfs.extend(counts.values())
+    n_docs, n_terms, n_entries = len(lengths), len(vocab), len(cols)
+    c = np.frombuffer(cols, dtype=np.int32) if n_entries else np.zeros(0, np.int32)
+    doc_len = np.frombuffer(lengths, dtype=np.float64) if n_docs else np.zeros(0)
+    per_doc = np.frombuffer(nnz, dtype=np.int64) if n_docs else np.zeros(0, np.int64)
     df = np.bincount(c, minlength=n_terms).astype(np.float64)
     avgdl = doc_len.sum() / max(n_docs, 1) or 1.0
-    norm = 1 - b + b * doc_len[r] / avgdl
+    # rank-bm25's length normalisation, per paragraph (the same value for all its entries)
+    norm_doc = 1 - b + b * doc_len / avgdl
 
     if variant == "okapi":
         idf = np.log(n_docs - df + 0.5) - np.log(df + 0.5)
         if n_terms:
             eps = epsilon * (idf.sum() / n_terms)  # rank-bm25 averages before flooring
             idf = np.where(idf < 0, eps, idf)
-        w = idf[c] * (tf * (k1 + 1) / (tf + k1 * norm))
         base = np.zeros(n_terms)
     elif variant == "l":
         idf = math.log(n_docs + 1) - np.log(df + 0.5)
-        ctd = tf / norm
-        w = idf[c] * tf * (k1 + 1) * (ctd + delta) / (k1 + ctd + delta)
         base = np.zeros(n_terms)
-    elif variant == "plus":
-        idf = np.log((n_docs + 1) / np.maximum(df, 1))
-        w = idf[c] * (delta + tf * (k1 + 1) / (k1 * norm + tf))
-        base = idf * delta
-        w = w - base[c]
     else:
-        raise ValueError(f"unknown BM25 variant {variant!r}")
-    weights = sp.csc_matrix((w, (r, c)), shape=(n_docs, n_terms), dtype=np.float64)
+        idf = np.log((n_docs + 1) / np.maximum(df, 1))
+        base = idf * delta
+
+    # Row-major (CSR) arrays, built in place block by block with rank-bm25's formulas
+    # written exactly as before, element for element, so the weights are bit-identical.
+    indptr = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(per_doc, out=indptr[1:])
+    rows = np.repeat(np.arange(n_docs, dtype=np.int32), per_doc)
+    w = np.empty(n_entries, dtype=np.float64)
+    for a in range(0, n_entries, _BLOCK):
+        cb = c[a:a + _BLOCK]
+        tf = np.frombuffer(tfs, dtype=np.int32, count=len(cb), offset=4 * a).astype(np.float64)
+        norm = norm_doc[rows[a:a + _BLOCK]]
+        if variant == "okapi":
+            w[a:a + len(cb)] = idf[cb] * (tf * (k1 + 1) / (tf + k1 * norm))
+        elif variant == "l":
+            ctd = tf / norm
+            w[a:a + len(cb)] = idf[cb] * tf * (k1 + 1) * (ctd + delta) / (k1 + ctd + delta)
+        else:
+            w[a:a + len(cb)] = idf[cb] * (delta + tf * (k1 + 1) / (k1 * norm + tf)) - base[cb]
+    del rows, tfs, nnz
+    index_dtype = np.int32 if max(n_entries, n_docs, n_terms) < 2**31 else np.int64
+    csr = sp.csr_matrix((w, c.astype(index_dtype, copy=False), indptr.astype(index_dtype)),
+                        shape=(n_docs, n_terms))
+    del w, c, cols
+    # CSR → CSC in compiled code: each column's paragraphs come out in increasing order,
+    # exactly the canonical matrix the (row, col) COO constructor used to give.
+    weights = csr.tocsc()
+    del csr
     return SparseBM25(vocab, weights, np.asarray(base, dtype=np.float64), np.asarray(idf))

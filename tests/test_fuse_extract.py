@@ -97,7 +97,8 @@ def test_question_form(question, form):
 
 
 @pytest.mark.parametrize("question, units", [
-    ("签约了多少个项目？", ("个",)),
+    ("签约了多少个项目？", ()),  # 个 is the general measure word: 36个, 5家, 160名 all count
+    ("派了多少个人？", ("人", "名", "位")),
     ("日处理生活垃圾多少吨？", ("吨",)),
     ("增长了百分之几？", ("%",)),
     ("总投资是多少？", ("元",)),
