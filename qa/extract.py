@@ -30,7 +30,9 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
         r"\bnumber of\b|\bby how much\b")),
     ("person", re.compile(r"谁|哪位|\bwho\b|姓名|叫什么名字")),
     ("place", re.compile(r"哪里|哪儿|在哪|什么地方|\bwhere\b")),
-    ("method", re.compile(r"怎样|如何|怎么|什么办法|什么方式|什么措施|通过什么|\bhow (?:do|does|did|to|is|are)\b")),
+    # 怎样鼓励… asks for a method; …怎么样 (how is it going) does not.
+    ("method", re.compile(r"(?:怎样|如何|怎么)(?!样)(?=[\u4e00-\u9fff])|什么办法|什么方式|什么措施|"
+                          r"通过什么|\bhow (?:do|does|did|to)\b")),
 ]
 
 _NUMBER = re.compile(
@@ -40,7 +42,7 @@ _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _DATE = re.compile(r"\d{4}年(?:\d{1,2}月)?|\d{1,2}月\d{0,2}日?|[一二三四五六七八九十]+月|上半年|近年")
 _LIST = re.compile(r"、|（[^）]{2,}）|“[^”]+”.{0,6}“[^”]+”")
 _PERSON = re.compile(r"(?:记者|通讯员|书记|主任|区长|市长|总书记|专家)\s*[\u4e00-\u9fff]{2,3}"
-                     r"|[\u4e00-\u9fff]{2,3}(?:总书记|书记|同志)|\s[\u4e00-\u9fff]{2,3}(?:\s|$)")
+                     r"|[\u4e00-\u9fff]{2,3}(?:总书记|书记|同志)")
 _PLACE = re.compile(r"[\u4e00-\u9fff]{1,8}(?:区|县|市|省|镇|村|街道|站|湖|山|路|园|中心)")
 _METHOD = re.compile(r"通过|采取|采用|依托|借助|利用|以[\u4e00-\u9fff]{1,12}(?:为|的)|实施|建立|推行|开展")
 _TYPE_PATTERN = {"number": _NUMBER, "date": _DATE, "list": _LIST, "person": _PERSON,
