@@ -141,8 +141,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
         if style == "-":
             ax.fill_between(n, p50, p95, color=color, alpha=0.12)
     ax.axhline(50, color="grey", lw=0.8, ls="--")
-    ax.text(n[-1], 46, "ask p50 target at 100k: 50 ms", color="grey", fontsize=8, ha="right",
-            va="top")
+    ax.text(n[0], 54, "ask p50 target at 100k: 50 ms", color="grey", fontsize=8, ha="left",
+            va="bottom")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("corpus size (paragraphs)")

@@ -69,8 +69,9 @@ def build(cfg: dict[str, Any]) -> None:
 
 def serve(cfg: dict[str, Any]) -> None:
     t = time.perf_counter()
-    import sentence_transformers  # noqa: F401  (torch: the bulk of the import time)
+    from qa.dense import import_sentence_transformers
 
+    import_sentence_transformers()  # torch and transformers: the bulk of the import time
     from qa.assistant import _matchable, load_assistant
     from qa.tokenize import tokenize
 

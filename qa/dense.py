@@ -9,7 +9,9 @@ online, or a local folder) go through one ``SentenceTransformer.encode`` path.
 from __future__ import annotations
 
 import math
+import sys
 import threading
+import types
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,50 @@ _IVF_PROBE_FRACTION = 10
 _IVF_MIN_PROBE = 16
 
 
+_import_lock = threading.Lock()
+
+
+def import_sentence_transformers() -> Any:
+    """``import sentence_transformers``, without importing scikit-learn.
+
+    sentence-transformers imports ``sklearn.metrics`` at import time for one function,
+    ``pairwise_distances``, used only by its sparse Manhattan similarity, which nothing
+    here calls. scikit-learn (and the scipy.stats it pulls in) costs 1.1-1.5 s of a cold
+    start, so while sentence-transformers is imported a stand-in ``sklearn.metrics`` offers
+    that one function, importing the real one if it is ever called. The stand-in is removed
+    right after: any later ``import sklearn.metrics`` gets the real module. Nothing changes
+    when scikit-learn or sentence-transformers is already imported.
+    """
+    with _import_lock:
+        if "sentence_transformers" in sys.modules or "sklearn" in sys.modules:
+            import sentence_transformers
+
+            return sentence_transformers
+        stand_in = types.ModuleType("sklearn.metrics")
+        stand_in.__dict__["pairwise_distances"] = _pairwise_distances
+        sys.modules["sklearn.metrics"] = stand_in
+        try:
+            import sentence_transformers
+        except ImportError:
+            # A release that needs more of scikit-learn at import time: import it for real.
+            for name in [m for m in sys.modules if m.startswith("sentence_transformers")]:
+                del sys.modules[name]
+            sys.modules.pop("sklearn.metrics", None)
+            import sentence_transformers
+        finally:
+            if sys.modules.get("sklearn.metrics") is stand_in:
+                del sys.modules["sklearn.metrics"]
+        return sentence_transformers
+
+
+def _pairwise_distances(*args: Any, **kwargs: Any) -> Any:
+    from sklearn.metrics import pairwise_distances
+
+    return pairwise_distances(*args, **kwargs)
+
+
 def _use_module_class() -> type:
+    import_sentence_transformers()
     import torch
     from sentence_transformers.base.modules.input_module import InputModule
 
@@ -73,7 +118,7 @@ class Encoder:
         self.model_id = model_id
         threads = threads or available_cores()
         try:
-            from sentence_transformers import SentenceTransformer
+            SentenceTransformer = import_sentence_transformers().SentenceTransformer
 
             if model_id == DEFAULT_MODEL:
                 self._model = SentenceTransformer(modules=[_use_module_class()(threads)],
@@ -140,6 +185,7 @@ class VectorIndex:
             n_train = min(len(vectors), _IVF_TRAIN_PER_CELL * nlist)
             sample = vectors[np.sort(rng.choice(len(vectors), n_train, replace=False))]
             index.train(np.ascontiguousarray(sample, dtype=np.float32))
+            del sample  # 100 MB at 100k vectors: not alive while add() fills the lists
             index.nprobe = nprobe
         else:
             index = faiss.IndexFlatIP(dim)

@@ -44,6 +44,11 @@ def display_path(path: Path) -> str:
         return str(resolved)
 
 
+#: what a text report should not hold: control characters other than tab, CR, LF and form
+#: feed, and private-use characters (what a wrong decoding of binary data is full of).
+_BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\ue000-\uf8ff]")
+
+
 def decode(data: bytes, name: str) -> tuple[str, str]:
     """Decode UTF-8 (with or without BOM) or GB18030/GBK; refuse binary data."""
     if b"\x00" in data:
@@ -53,7 +58,7 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        bad = sum(1 for c in text if (ord(c) < 32 and c not in "\t\r\n\f") or 0xE000 <= ord(c) <= 0xF8FF)
+        bad = len(_BAD_CHARS.findall(text))
         if bad > max(2, len(text) // 100):
             break
         return text, encoding

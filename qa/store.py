@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import hashlib
 import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,15 @@ import scipy.sparse as sp
 
 from qa.config import FORMAT_VERSION, Settings
 from qa.dense import VectorIndex
-from qa.documents import display_path, list_reports, printable_name, read_report
+from qa.documents import (
+    SPACE,
+    Report,
+    decode,
+    display_path,
+    list_reports,
+    printable_name,
+    read_report,
+)
 from qa.errors import IndexStoreError, SourceError
 from qa.indexer import Index, content_hash, dense_text
 from qa.sparse import SparseBM25
@@ -42,11 +52,20 @@ class StaleIndex(Exception):
     """The index on disk cannot serve these sources and settings; the message says why."""
 
 
+#: sha256_file reads this much at a time. Reading and hashing release the GIL, but a
+#: thread waits up to 5 ms (the switch interval) to take it back between blocks while
+#: another thread runs Python: few large blocks let a hashing thread run beside one that
+#: parses, where 1 MB blocks made both slower.
+_HASH_BLOCK = 16 << 20
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+    with open(path, "rb", buffering=0) as f:
+        buf = bytearray(min(_HASH_BLOCK, max(os.fstat(f.fileno()).st_size, 1)))
+        view = memoryview(buf)
+        while n := f.readinto(buf):
+            h.update(view[:n])
     return h.hexdigest()
 
 
@@ -185,6 +204,11 @@ _MANIFEST_FIELDS = {"generation": str, "model": str, "settings": dict, "sources"
 
 def check_fresh(manifest: dict[str, Any], source: Path, settings: Settings) -> None:
     """Raise StaleIndex unless the manifest matches the format, settings and sources."""
+    _check_manifest(manifest, settings)
+    _check_sources(manifest, source_listing(source))
+
+
+def _check_manifest(manifest: dict[str, Any], settings: Settings) -> None:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise StaleIndex(f"the index has format {manifest.get('format_version')!r}, "
                          f"this version reads {FORMAT_VERSION}")
@@ -198,7 +222,9 @@ def check_fresh(manifest: dict[str, Any], source: Path, settings: Settings) -> N
     if changed:
         k = changed[0]
         raise StaleIndex(f"{k} changed ({have.get(k)!r} → {want[k]!r})")
-    listing = source_listing(source)
+
+
+def _check_sources(manifest: dict[str, Any], listing: dict[str, str]) -> None:
     recorded = manifest.get("sources") or {}
     if listing != recorded:
         added = sorted(set(listing) - set(recorded))
@@ -209,40 +235,132 @@ def check_fresh(manifest: dict[str, Any], source: Path, settings: Settings) -> N
         raise StaleIndex(f"the sources changed since the last build ({what})")
 
 
+def _read_sources(source: Path, manifest: dict[str, Any]) -> dict[str, Report]:
+    """The indexed reports, each file read once: its bytes give both the sha256 that
+    ``_check_sources`` compares (as ``source_listing`` would) and the decoded text."""
+    listing: dict[str, str] = {}
+    raw: dict[str, tuple[Path, bytes, str]] = {}
+    indexed = manifest.get("indexed") or {}
+    for path in list_reports(source):
+        rel = path.relative_to(source).as_posix()
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        listing[printable_name(rel)] = digest
+        if rel in indexed:
+            raw[rel] = (path, data, digest)
+    _check_sources(manifest, listing)
+    reports = {}
+    for rel in indexed:
+        if rel not in raw:  # what read_report would say about it
+            reports[rel] = read_report(source / rel, rel)
+            continue
+        path, data, digest = raw.pop(rel)
+        name = display_path(path)
+        text, encoding = decode(data, name)  # as read_report does
+        if not text.strip(SPACE):
+            raise SourceError(f"{name}: the file is empty; skipped")
+        reports[rel] = Report(name, text, encoding, rel, digest)
+    return reports
+
+
+def _parse_chunks(path: Path, reports: dict[str, Report]) -> list[Chunk]:
+    """chunks.jsonl, one JSON object a line, parsed as one JSON array: one C call instead of
+    one a line (save_index writes no raw newline inside a line; JSON escapes it)."""
+    text = path.read_bytes().decode("utf-8")
+    rows = json.loads("[" + text.rstrip("\n").replace("\n", ",") + "]")
+    docs = {rel: (r.path, r.text) for rel, r in reports.items()}
+    chunks = []
+    append = chunks.append
+    for row in rows:
+        doc, source = docs[row["doc"]]
+        start, end = row["start"], row["end"]
+        append(Chunk(row["id"], doc, start, end, source[start:end], row["section"], row["kind"]))
+    return chunks
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic GC paused: creating 100k chunks triggers full collections that walk every
+    object torch and transformers left behind (~0.2 s at 100k paragraphs). Nothing made
+    while loading is cyclic garbage; reference counting frees the rest as usual."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+#: the index files, in the order their problems are reported.
+_FILES = ("chunks.jsonl", "bm25.npz", "bm25_vocab.json", "bm25_base.npy", "bm25_idf.npy",
+          "vectors.npy", "faiss.index")
+
+
 def load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Index, dict[str, Any]]:
-    """Load a complete, fresh, uncorrupted index or raise StaleIndex saying why not."""
+    """Load a complete, fresh, uncorrupted index or raise StaleIndex saying why not.
+
+    Every index file's sha256 is checked against the manifest before its content is used,
+    and every source's against the sources it was built from. The three large files are
+    hashed, and once verified read, in two threads (hashlib, numpy and FAISS release the
+    GIL) while this thread reads the sources and parses chunks.jsonl. ``vectors.npy`` is
+    memory-mapped read-only: a generation's files are written once and never modified in
+    place (a build writes a new folder, then replaces the manifest), so the mapping stays
+    valid while it is in use, even after a later build removes the folder.
+    """
+    with _no_gc():
+        return _load_index(index_dir, source, settings)
+
+
+def _load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Index, dict[str, Any]]:
     manifest = read_manifest(index_dir)
-    check_fresh(manifest, source, settings)
+    _check_manifest(manifest, settings)
     gen = index_dir / str(manifest.get("generation", ""))
     files = manifest.get("files") or {}
-    needed = ("chunks.jsonl", "bm25.npz", "bm25_vocab.json", "bm25_base.npy", "bm25_idf.npy",
-              "vectors.npy", "faiss.index")
-    for name in needed:
-        path = gen / name
-        if name not in files or not path.is_file():
-            raise StaleIndex(f"the index is incomplete ({name} is missing)")
-        if sha256_file(path) != files[name]:
-            raise StaleIndex(f"the index is corrupted ({name} fails its checksum)")
+    complete = all(name in files and (gen / name).is_file() for name in _FILES)
+    pool = ThreadPoolExecutor(max_workers=2)
     try:
-        reports = {}
-        for rel in manifest.get("indexed", {}):
-            report = read_report(source / rel, rel)
-            reports[rel] = report
-        chunks = []
-        with open(gen / "chunks.jsonl", encoding="utf-8") as f:
-            for line in f:
-                row = json.loads(line)
-                report = reports[row["doc"]]
-                chunks.append(Chunk(row["id"], report.path, row["start"], row["end"],
-                                    report.text[row["start"]:row["end"]], row["section"],
-                                    row["kind"]))
+        work: dict[str, Future] = {}
+        if complete:
+            work["faiss.index"] = pool.submit(_verified, gen / "faiss.index", files["faiss.index"],
+                                              VectorIndex.load)
+            work["bm25.npz"] = pool.submit(_verified, gen / "bm25.npz", files["bm25.npz"],
+                                           lambda path: sp.load_npz(path).tocsc())
+            work["vectors.npy"] = pool.submit(_verified, gen / "vectors.npy", files["vectors.npy"])
+        error: Exception | None = None
+        try:
+            reports = _read_sources(source, manifest)  # StaleIndex if the sources changed
+        except SourceError as exc:  # reported once the index files are checked, as before
+            reports, error = {}, exc
+        for name in _FILES:
+            if name not in files or not (gen / name).is_file():
+                raise StaleIndex(f"the index is incomplete ({name} is missing)")
+        for name in _FILES:
+            if name not in work:
+                work[name] = _done(_verified(gen / name, files[name]))
+        chunks: list[Chunk] = []
+        if work["chunks.jsonl"].result()[0] and error is None:
+            try:
+                chunks = _parse_chunks(gen / "chunks.jsonl", reports)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                error = exc
+        loaded: dict[str, Any] = {}
+        for name in _FILES:
+            ok, loaded[name] = work[name].result()
+            if not ok:
+                raise StaleIndex(f"the index is corrupted ({name} fails its checksum)")
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    try:
+        for problem in (error, loaded["bm25.npz"], loaded["faiss.index"]):
+            if isinstance(problem, Exception):
+                raise problem
         terms = json.loads((gen / "bm25_vocab.json").read_text(encoding="utf-8"))
-        bm25 = SparseBM25({t: i for i, t in enumerate(terms)},
-                          sp.load_npz(gen / "bm25.npz").tocsc(),
+        bm25 = SparseBM25(dict(zip(terms, range(len(terms)))), loaded["bm25.npz"],
                           np.load(gen / "bm25_base.npy", allow_pickle=False),
                           np.load(gen / "bm25_idf.npy", allow_pickle=False))
-        vectors = np.load(gen / "vectors.npy", allow_pickle=False)
-        vector_index = VectorIndex.load(gen / "faiss.index")
+        vectors = np.asarray(np.load(gen / "vectors.npy", mmap_mode="r", allow_pickle=False))
+        vector_index = loaded["faiss.index"]
     except (OSError, ValueError, KeyError, TypeError, SourceError, RuntimeError) as exc:
         raise StaleIndex(f"the index cannot be read ({type(exc).__name__}: {exc})") from None
     if not (len(chunks) == bm25.size == len(vectors) == vector_index.index.ntotal):
@@ -252,15 +370,40 @@ def load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Index
     return index, manifest
 
 
+def _verified(path: Path, digest: str, read: Callable[[Path], Any] | None = None
+              ) -> tuple[bool, Any]:
+    """(whether ``path`` has this sha256, ``read(path)`` when it has). A failure to read
+    a verified file is returned, not raised, and reported by the caller."""
+    if sha256_file(path) != digest:
+        return False, None
+    if read is None:
+        return True, None
+    try:
+        return True, read(path)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        return True, exc
+
+
+def _done(value: Any) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
 def load_vector_cache(index_dir: Path, model: str) -> dict[str, np.ndarray]:
-    """Vectors of the previous build keyed by content hash, to skip re-embedding; {} if none."""
+    """Vectors of the previous build keyed by content hash, to skip re-embedding; {} if none
+    (or if either file fails its checksum: a damaged index must not lend its vectors)."""
     try:
         manifest = read_manifest(index_dir)
         if manifest.get("model") != model:
             return {}
         gen = index_dir / str(manifest["generation"])
+        files = manifest.get("files") or {}
+        if any(sha256_file(gen / name) != files.get(name) for name in ("vectors.npy", "chunks.jsonl")):
+            return {}
         vectors = np.load(gen / "vectors.npy", allow_pickle=False)
-        hashes = [json.loads(line)["hash"] for line in open(gen / "chunks.jsonl", encoding="utf-8")]
+        with open(gen / "chunks.jsonl", encoding="utf-8") as f:
+            hashes = [json.loads(line)["hash"] for line in f]
         if len(hashes) != len(vectors):
             return {}
         return dict(zip(hashes, vectors))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.evalreport import check_floors, format_table
+from qa.evalreport import check_floors
 from qa.evaluate import Row, by_type, char_f1, choose_threshold, contains_gold, metrics
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -132,3 +132,63 @@ def test_max_scores_is_sum_of_idf(corpus, queries):
 def test_unknown_variant_is_refused():
     with pytest.raises(ValueError, match="variant"):
         build_bm25([["a"]], "bm42")
+
+
+def _coo_reference(corpus, variant, k1, b, delta, epsilon):
+    """The matrix as first built: (row, col, tf) triples → csc_matrix((w, (r, c))), with
+    the same formulas. build_bm25 now builds it block by block from compact arrays; the
+    result must be the same matrix bit for bit (same weights, same canonical layout)."""
+    import math
+
+    import scipy.sparse as sp
+
+    vocab, rows, cols, tfs = {}, [], [], []
+    doc_len = np.array([len(d) for d in corpus], dtype=np.float64)
+    for d, doc in enumerate(corpus):
+        for term, tf in Counter(doc).items():
+            rows.append(d)
+            cols.append(vocab.setdefault(term, len(vocab)))
+            tfs.append(tf)
+    n_docs, n_terms = len(corpus), len(vocab)
+    r, c = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    tf = np.asarray(tfs, dtype=np.float64)
+    df = np.bincount(c, minlength=n_terms).astype(np.float64)
+    norm = 1 - b + b * doc_len[r] / (doc_len.sum() / n_docs)
+    if variant == "okapi":
+        idf = np.log(n_docs - df + 0.5) - np.log(df + 0.5)
+        idf = np.where(idf < 0, epsilon * (idf.sum() / n_terms), idf)
+        w = idf[c] * (tf * (k1 + 1) / (tf + k1 * norm))
+    elif variant == "l":
+        idf = math.log(n_docs + 1) - np.log(df + 0.5)
+        ctd = tf / norm
+        w = idf[c] * tf * (k1 + 1) * (ctd + delta) / (k1 + ctd + delta)
+    else:
+        idf = np.log((n_docs + 1) / np.maximum(df, 1))
+        w = idf[c] * (delta + tf * (k1 + 1) / (k1 * norm + tf)) - (idf * delta)[c]
+    return vocab, sp.csc_matrix((w, (r, c)), shape=(n_docs, n_terms), dtype=np.float64)
+
+
+@pytest.mark.parametrize("variant", ["plus", "okapi", "l"])
+def test_matrix_is_bit_identical_to_the_coo_construction(corpus, variant, monkeypatch):
+    import qa.sparse
+
+    monkeypatch.setattr(qa.sparse, "_BLOCK", 97)  # many blocks, one cut inside a paragraph
+    vocab, ref = _coo_reference(corpus, variant, 1.2, 0.75, 1.0, 0.25)
+    mine = build_bm25(iter(corpus), variant, 1.2, 0.75, 1.0, 0.25)  # a generator is enough
+    assert list(mine.vocab.items()) == list(vocab.items())
+    got = mine.weights
+    assert got.format == "csc" and got.shape == ref.shape
+    assert np.array_equal(got.indptr, ref.indptr)
+    assert np.array_equal(got.indices, ref.indices)
+    assert got.data.tobytes() == ref.data.tobytes()
+    assert got.indices.dtype == np.int32
+
+
+def test_empty_corpus_and_empty_paragraphs():
+    empty = build_bm25([], "plus")
+    assert empty.size == 0 and empty.weights.shape == (0, 0)
+    assert not empty.scores(["a"]).size
+    corpus = [[], ["a", "b"], [], ["a"]]
+    mine = build_bm25(iter(corpus), "plus")
+    expected = BM25Plus(corpus, k1=1.2, b=0.75, delta=1.0).get_scores(["a", "b"])
+    assert np.allclose(mine.scores(["a", "b"]), expected, rtol=1e-12, atol=1e-12)
