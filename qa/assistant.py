@@ -24,10 +24,8 @@ from qa.indexer import Index, build_index
 from qa.store import (
     StaleIndex,
     build_lock,
-    check_fresh,
     load_index,
     load_vector_cache,
-    read_manifest,
     save_index,
 )
 from qa.textnorm import has_cjk, normalize
@@ -319,5 +317,4 @@ def load_assistant(source: str | Path = "seeds", index: str | Path = "index",
     return assistant
 
 
-__all__ = ["Assistant", "Hit", "load_assistant", "clean_question", "MODES",
-           "check_fresh", "read_manifest"]
+__all__ = ["Assistant", "Hit", "load_assistant", "clean_question", "MODES"]

@@ -7,7 +7,7 @@ change triggers a rebuild; query-time knobs (fusion weights, threshold) do not.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from qa.errors import UsageError
@@ -73,9 +73,6 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    def with_overrides(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -65,13 +65,12 @@ def contains_gold(answer: str, golds: Iterable[str]) -> bool:
     return bool(a) and any(normalize(g) in a for g in golds)
 
 
-def run_item(assistant: Assistant, item: EvalItem, mode: str,
-             threshold: float | None = None) -> Row:
+def run_item(assistant: Assistant, item: EvalItem, mode: str) -> Row:
     t = time.perf_counter()
     answer, details = assistant.ask_explained(item.question, 3, mode)
     latency = (time.perf_counter() - t) * 1000
-    found = answer.found if threshold is None else answer.confidence >= threshold
-    got = answer.citations[0].text if found and answer.citations else ""
+    found = answer.found
+    got = answer.answer
     rank = None
     if item.evidence:
         chunks = assistant.index.chunks

@@ -411,5 +411,4 @@ def load_vector_cache(index_dir: Path, model: str) -> dict[str, np.ndarray]:
         return {}
 
 
-__all__ = ["StaleIndex", "load_index", "save_index", "build_lock", "load_vector_cache",
-           "display_path"]
+__all__ = ["StaleIndex", "load_index", "save_index", "build_lock", "load_vector_cache"]

@@ -77,11 +77,6 @@ def tokenize(text: str, char_ngram: int = 1) -> list[str]:
     return tokens
 
 
-def content_terms(text: str) -> set[str]:
-    """Word tokens only (no n-grams): what a question is about, for coverage checks."""
-    return set(tokenize(text, char_ngram=0))
-
-
 def raw_words(text: str) -> list[str]:
     """jieba's words of the normalised text, stopwords kept (for reading a question's form)."""
     return [w for w in _tokenizer().cut(normalize(text), HMM=True) if w.strip()]
