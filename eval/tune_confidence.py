@@ -14,9 +14,11 @@ import json
 
 import numpy as np
 
-from qa.assistant import load_assistant
+from typing import Any
+
+from qa.assistant import Assistant, load_assistant
 from qa.confidence import logistic, model_for
-from qa.evalset import load_eval_set
+from qa.evalset import EvalItem, load_eval_set
 from qa.evaluate import choose_threshold
 
 
@@ -41,14 +43,12 @@ def main() -> None:
     ap.add_argument("--max-false-abstention", type=float, default=0.04,
                     help="share of answerable questions that may be abstained on (default "
                          "0.04: a margin under the 5%% the product promises)")
+    ap.add_argument("--l2", type=float, default=0.002, help="L2 penalty of the fit")
+    ap.add_argument("--check", help="a second eval set to score the fitted model on")
     args = ap.parse_args()
     assistant = load_assistant(args.source, args.index)
     items = load_eval_set(args.file)
-    feats, labels = [], []
-    for item in items:
-        _, details = assistant.ask_explained(item.question)
-        feats.append(details)
-        labels.append(1.0 if item.answers else 0.0)
+    feats, labels = features_of(assistant, items)
     usable = [i for i, f in enumerate(feats) if f.get("n_terms", 0) > 0]
     weights: dict[str, dict[str, float]] = {}
     for name in ("chinese", "foreign"):
@@ -56,21 +56,35 @@ def main() -> None:
         keys = model_for(feats[mine[0]])[1]
         x = np.asarray([[feats[i].get(k, 0.0) for k in keys] for i in mine])
         y = np.asarray([labels[i] for i in mine])
-        w = fit(x, y)
+        w = fit(x, y, args.l2)
         weights[name] = {"bias": round(float(w[0]), 3)}
         weights[name].update({k: round(float(v), 3) for k, v in zip(keys, w[1:])})
         print(f"{name}: {len(mine)} questions, {int(y.sum())} answerable")
-    rows = [{"expected": [1] if labels[i] else [],
-             "confidence": logistic(feats[i], weights) if i in usable else 0.0}
-            for i in range(len(items))]
-    threshold = choose_threshold(rows, args.max_false_abstention)
+    threshold = choose_threshold(_rows(feats, labels, weights), args.max_false_abstention)
+    print(json.dumps({"weights": weights, "threshold": round(threshold, 3),
+                      **_rates(_rows(feats, labels, weights), threshold)}, indent=1))
+    if args.check:
+        other = features_of(assistant, load_eval_set(args.check))
+        print(f"{args.check}:", json.dumps(_rates(_rows(*other, weights), threshold)))
+
+
+def features_of(assistant: Assistant, items: list[EvalItem]) -> tuple[list[dict], list[float]]:
+    """The confidence features of each question, and 1 if it is answerable else 0."""
+    feats = [assistant.ask_explained(item.question)[1] for item in items]
+    return feats, [1.0 if item.answers else 0.0 for item in items]
+
+
+def _rows(feats: list[dict], labels: list[float], weights: dict) -> list[dict[str, Any]]:
+    return [{"expected": [1] if y else [],
+             "confidence": logistic(f, weights) if f.get("n_terms", 0) > 0 else 0.0}
+            for f, y in zip(feats, labels)]
+
+
+def _rates(rows: list[dict[str, Any]], threshold: float) -> dict[str, float]:
     ans = [r["confidence"] for r in rows if r["expected"]]
     unans = [r["confidence"] for r in rows if not r["expected"]]
-    print(json.dumps({
-        "weights": weights, "threshold": round(threshold, 3),
-        "abstain_recall": round(sum(c < threshold for c in unans) / max(1, len(unans)), 3),
-        "false_abstention": round(sum(c < threshold for c in ans) / max(1, len(ans)), 3),
-    }, indent=1))
+    return {"abstain_recall": round(sum(c < threshold for c in unans) / max(1, len(unans)), 3),
+            "false_abstention": round(sum(c < threshold for c in ans) / max(1, len(ans)), 3)}
 
 
 if __name__ == "__main__":

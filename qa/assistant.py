@@ -153,22 +153,14 @@ class Assistant:
         ranking (chunk ids, best first): what the eval runner measures and tunes on."""
         if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 10:
             raise BadQuestion("top_k must be an integer from 1 to 10")
-        q = clean_question(question, self.settings.max_question_chars)
-        text = _matchable(q)
-        qvec = self._question_vector(text)
-        hits = self.search(text, mode, qvec)
-        n_para = max(top_k, self.settings.extract_paragraphs)
-        top = hits[:n_para]
-        words, both = evidence.term_weights(text, self.index.bm25)
-        chunks = self.index.chunks
-        paragraphs = [(chunks[h.chunk_id], max(0.0, h.score)) for h in top]
-        pool = paragraphs[: self.settings.extract_paragraphs]
-        self._span_vectors_of([c for c, _ in paragraphs])  # one batch for all of them
-        similarity = self._span_similarity(qvec)
-        lexical = has_cjk(q)
-        best = extract.best_spans(q, pool, self.source_text, both, similarity, lexical)
-        rest = extract.best_spans(q, paragraphs[len(pool):], self.source_text, both,
-                                  similarity, lexical)
+        q, qvec, hits, words, both = self._retrieve(question, mode)
+        top = hits[:max(top_k, self.settings.extract_paragraphs)]
+        best, rest = [], []
+        for first, part in self._extraction_parts(top):
+            chosen = extract.best_spans(q, part, self.source_text, both,
+                                        self._span_similarity(qvec), has_cjk(q),
+                                        self.settings.span_weights, first)
+            (best if first == 0 else rest).extend(chosen)
         ordered = best + rest
         hit_of = {h.chunk_id: h for h in top}
         features = (evidence.features(q, best[0], hit_of[best[0].chunk.id].dense, words, both,
@@ -185,6 +177,37 @@ class Assistant:
         )
         answer = citations[0].text if found and citations else ""
         return Answer(q, found, answer, confidence, citations), features
+
+    def span_candidates(self, question: str, mode: str = "hybrid"
+                        ) -> list[tuple[Chunk, Span, dict[str, float]]]:
+        """Every candidate span the extractor chooses among, with its features: what
+        eval/tune_spans.py fits the span weights on."""
+        q, qvec, hits, _, both = self._retrieve(question, mode)
+        out = []
+        for first, part in self._extraction_parts(hits[:self.settings.extract_paragraphs]):
+            out.extend(extract.span_features(q, part, self.source_text, both,
+                                             self._span_similarity(qvec), has_cjk(q), first))
+        return out
+
+    def _retrieve(self, question: Any, mode: str
+                  ) -> tuple[str, np.ndarray, list[Hit], dict[str, float], dict[str, float]]:
+        """(cleaned question, its vector, ranked paragraphs, word and word+character
+        weights of its terms)."""
+        q = clean_question(question, self.settings.max_question_chars)
+        text = _matchable(q)
+        qvec = self._question_vector(text)
+        words, both = evidence.term_weights(text, self.index.bm25)
+        return q, qvec, self.search(text, mode, qvec), words, both
+
+    def _extraction_parts(self, top: Sequence[Hit]) -> list[tuple[int, list[tuple[Chunk, float]]]]:
+        """The top paragraphs as (first rank, [(chunk, score)]): the pool the answer is
+        chosen from, then the further paragraphs that only supply citations."""
+        chunks = self.index.chunks
+        paragraphs = [(chunks[h.chunk_id], max(0.0, h.score)) for h in top]
+        self._span_vectors_of([c for c, _ in paragraphs])  # one batch for all of them
+        n = self.settings.extract_paragraphs
+        return [(first, part) for first, part in ((0, paragraphs[:n]), (n, paragraphs[n:]))
+                if part]
 
     def _question_vector(self, question: str) -> np.ndarray:
         # The encoder sees the question normalised like everything else that is matched:

