@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 import numpy as np
-
-from typing import Any
 
 from qa.assistant import Assistant, load_assistant
 from qa.confidence import logistic, model_for

@@ -163,8 +163,8 @@ class Assistant:
             (best if first == 0 else rest).extend(chosen)
         ordered = best + rest
         hit_of = {h.chunk_id: h for h in top}
-        features = (evidence.features(q, best[0], hit_of[best[0].chunk.id].dense, words, both,
-                                      self.index.bm25, self.source_text)
+        features = (evidence.features(q, best[0], hit_of[best[0].chunk.id].dense, words,
+                                      self.index.bm25)
                     if best else {"n_terms": 0.0})
         features["ranking"] = [h.chunk_id for h in hits]
         confidence = self._confidence(features)

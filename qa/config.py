@@ -19,8 +19,8 @@ DEFAULT_MODEL = "usem3"
 FORMAT_VERSION = 1
 
 CONFIDENCE_WEIGHTS = {
-    "chinese": {"bias": -3.141, "cov_word": 1.52, "span_sim": 2.595, "form": 2.964,
-                "missing_number": -3.782, "missing_name": -3.873, "focus_unknown": -1.67},
+    "chinese": {"bias": -3.172, "cov_word": 1.555, "span_sim": 2.566, "form": 2.99,
+                "missing_number": -3.779, "missing_name": -3.874, "focus_unknown": -1.663},
     "foreign": {"bias": -3.08, "dense": 2.267, "span_sim": 7.932},
 }
 
@@ -61,7 +61,7 @@ class Settings:
     extract_paragraphs: int = 3
     #: confidence below this means "the report does not answer"; chosen on eval/qa.jsonl
     #: by eval/tune_confidence.py (most abstentions with at most 4% false abstention).
-    threshold: float = 0.33
+    threshold: float = 0.32
     #: logistic weights of qa/confidence.py, fitted by eval/tune_confidence.py.
     confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
     #: weights of the span chooser's features (qa/extract.py), fitted by eval/tune_spans.py.

@@ -3,14 +3,14 @@
 Overlap and embedding similarity say how close the span is to the question. The other
 features look for specific signs that the report cannot answer: a number the question names
 (a year, say) that the cited paragraph lacks, a place or Latin name that no report
-mentions, a number in a unit other than the asked one, an asked-about thing (多少张**床位**)
-missing from the span or from every report. qa/confidence.py weighs them.
+mentions, an asked-about thing (多少张**床位**) that no report mentions; a number in a unit
+other than the asked one does not count as the asked form. qa/confidence.py weighs them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from qa import extract
 from qa.indexer import lexical_text
@@ -64,18 +64,6 @@ def focus_word(words: list[str]) -> str:
     return ""
 
 
-def presence(term: str, haystack_norm: str) -> float:
-    """How much of ``term`` occurs in ``haystack_norm``: 1.0 whole, else the share of its
-    character bigrams (总人口 → 人口 found → 0.5); 0.5 when there is no term to look for."""
-    term = normalize(term)
-    if not term:
-        return 0.5
-    if term in haystack_norm:
-        return 1.0
-    grams = [term[i:i + 2] for i in range(len(term) - 1)]
-    return sum(1 for g in grams if g in haystack_norm) / len(grams) if grams else 0.0
-
-
 def missing_numbers(numbers: Iterable[str], haystack_norm: str) -> float:
     """1.0 when a number the question names (a year, say) is not in ``haystack_norm`` as a
     whole number: 8 does not count as found inside 70.8 or 2018."""
@@ -108,34 +96,25 @@ def term_weights(question: str, bm25: SparseBM25) -> tuple[dict[str, float], dic
 
 
 def features(question: str, best: extract.Candidate, paragraph_similarity: float,
-             words: dict[str, float], both: dict[str, float], bm25: SparseBM25,
-             source_text: Callable[[str], str]) -> dict[str, float]:
+             words: dict[str, float], bm25: SparseBM25) -> dict[str, float]:
     """The features qa/confidence.py weighs, for the best span of a question."""
     if not words:
         return {"n_terms": 0.0}
     vocab = bm25.vocab
     qn = normalize(question)
     para_norm = normalize(lexical_text(best.chunk, 1))
-    span_norm = normalize(source_text(best.chunk.doc)[best.span.start:best.span.end])
     raw = raw_words(question)
     focus = focus_word(raw)
     unknown = [n for n in named_terms(qn, raw) if n not in vocab and n[:-1] not in vocab]
-    other_unit = best.form_ok == extract.OTHER_UNIT
-    form = 0.0 if other_unit else best.form_ok
     return {
         "n_terms": float(len(words)),
         "cjk": 1.0 if has_cjk(question) else 0.0,
         "cov_word": extract.coverage(para_norm, words),
-        "cov_char": extract.coverage(para_norm, both),
         "dense": paragraph_similarity,
         "span_sim": best.similarity,
-        "form": form,
-        # A number, but not in the asked unit, is evidence against.
-        "unit_mismatch": 1.0 if other_unit else 0.0,
-        # The asked form counts for more when the span also covers the question.
-        "form_cov": form * best.coverage,
+        # A number, but not in the asked unit, does not count as the asked form.
+        "form": 0.0 if best.form_ok == extract.OTHER_UNIT else best.form_ok,
         "missing_number": missing_numbers(question_numbers(qn), para_norm),
         "missing_name": 1.0 if unknown else 0.0,
-        "focus": presence(focus, span_norm),
         "focus_unknown": 1.0 if focus and not mentioned(focus, vocab) else 0.0,
     }

@@ -30,7 +30,9 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
         r"多少|几[个项名家台处条次年人位所辆座种批大万亿千百十成倍款度吨元米户岁天周级]|几$|几[？?]|多大|多高|多长|多久|多远|"
         r"比例|百分之|百分比|增幅|\bhow (?:many|much|long|big|large)\b|what percent|"
         r"\bnumber of\b|\bby how much\b")),
-    ("person", re.compile(r"谁|哪位|\bwho\b|姓名|叫什么名字")),
+    # 叫什么 asks for a name: of a person, or of an organisation, a project, a place.
+    ("name", re.compile(r"叫什么|什么名字|名称|\bwhat is the name\b|\bcalled\b")),
+    ("person", re.compile(r"谁|哪位|\bwho\b|姓名")),
     ("place", re.compile(r"哪里|哪儿|在哪|什么地方|\bwhere\b")),
     # 怎样鼓励… asks for a method; …怎么样 (how is it going) does not.
     ("method", re.compile(r"(?:怎样|如何|怎么)(?!样)(?=[\u4e00-\u9fff])|什么办法|什么方式|什么措施|"
@@ -45,10 +47,13 @@ _DATE = re.compile(r"\d{4}年(?:\d{1,2}月)?|\d{1,2}月\d{0,2}日?|[一二三四
 _LIST = re.compile(r"、|（[^）]{2,}）|“[^”]+”.{0,6}“[^”]+”")
 _PERSON = re.compile(r"(?:记者|通讯员|书记|主任|区长|市长|总书记|专家)\s*[\u4e00-\u9fff]{2,3}"
                      r"|[\u4e00-\u9fff]{2,3}(?:总书记|书记|同志)")
+_ORGANISATION = re.compile(r"[\u4e00-\u9fff]{2,12}(?:集团|公司|中心|学校|学院|医院|平台|网|园|基地|"
+                           r"工作站|协会|大会|工程|计划|行动|模式)")
 _PLACE = re.compile(r"[\u4e00-\u9fff]{1,8}(?:区|县|市|省|镇|村|街道|站|湖|山|路|园|中心)")
 _METHOD = re.compile(r"通过|采取|采用|依托|借助|利用|以[\u4e00-\u9fff]{1,12}(?:为|的)|实施|建立|推行|开展")
+_NAME = re.compile(f"{_PERSON.pattern}|{_ORGANISATION.pattern}")
 _TYPE_PATTERN = {"number": _NUMBER, "date": _DATE, "list": _LIST, "person": _PERSON,
-                 "place": _PLACE, "method": _METHOD}
+                 "name": _NAME, "place": _PLACE, "method": _METHOD}
 #: the unit a number question asks for (多少吨 → 吨) and what else may stand for it.
 _ASKED_UNIT = re.compile(
     r"(?:多少|几)(公里|公斤|平方米|立方米|亩|[个项名家台处条次年人位所辆座种批吨度元米倍户钱岁张斤场届级%])")
@@ -63,7 +68,8 @@ _TRIM = "，,：:；;。！？!?、 \t\r\n\u3000"
 
 
 def question_form(question: str) -> str:
-    """What the question asks for: list, date, number, person, place, method or other."""
+    """What the question asks for: list, date, number, name, person, place, method or
+    other."""
     q = normalize(question)
     for name, pattern in _FORMS:
         if pattern.search(q):
