@@ -30,6 +30,8 @@ test: install browser-deps
 
 eval: install
 	$(PY) -m qa eval eval/qa.jsonl --json eval/results.json --plot docs/eval.png
+	# the held-out set: written separately, never tuned on
+	$(PY) -m qa eval eval/holdout.jsonl --json eval/holdout-results.json
 
 eval-gate: install
 	$(PY) -m qa eval eval/qa.jsonl --floors eval/floors.json

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 
 #: features of the model for questions with Chinese characters.
-#: Six, not all eleven of qa/evidence.py: with every feature the model fitted eval/qa.jsonl
-#: better and a set written separately (eval/holdout.jsonl) far worse (eval/README.md).
+#: Few on purpose: eleven features fitted eval/qa.jsonl better and a set written separately
+#: (eval/holdout.jsonl) far worse (eval/README.md).
 FEATURES = ("cov_word", "span_sim", "form", "missing_number", "missing_name", "focus_unknown")
 #: a question in another language shares no words with the report: only the encoder's
 #: similarities can vouch for it.

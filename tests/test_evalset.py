@@ -56,6 +56,14 @@ def test_real_set_is_valid_against_the_seed(real_items, real_sources) -> None:
     assert validate_eval_set(real_items, real_sources) == []
 
 
+def test_held_out_set_is_valid_and_shares_no_question(real_items, real_sources) -> None:
+    held_out = load_eval_set(ROOT / "eval" / "holdout.jsonl")
+    assert validate_eval_set(held_out, real_sources) == []
+    assert len(held_out) >= 80 and sum(not item.answerable for item in held_out) >= 15
+    tuned_on = {item.question for item in real_items}
+    assert not [item.id for item in held_out if item.question in tuned_on]
+
+
 def test_real_set_size_and_unanswerables(real_items) -> None:
     assert len(real_items) >= 120
     assert sum(not item.answerable for item in real_items) >= 20
