@@ -118,3 +118,27 @@ def test_gate_fails_when_quality_is_lowered_on_purpose(gate_files) -> None:
     assert done.returncode == 1
     assert "floor broken: hybrid hit@1" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_span_weight_fit_learns_which_feature_marks_the_right_span():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
+    try:
+        import tune_spans
+    finally:
+        sys.path.pop(0)
+    from qa.extract import SPAN_FEATURES
+
+    def cand(text: str, right: bool, **values: float) -> tuple[str, dict, bool]:
+        f = dict.fromkeys(SPAN_FEATURES, 0.0)
+        f.update(values, extra_length=max(0, len(text) - 12) / 10)
+        return text, f, right
+
+    # In every question the right span is the one that holds the asked form; a long wrong
+    # span covers more of the question.
+    questions = [[cand("签约项目36个", True, fit=1.0, local=0.5 + k / 100),
+                  cand("开展2次集中签约活动，参加第二届儒商大会", False, local=0.9)]
+                 for k in range(10)]
+    weights = tune_spans.fit(questions, l2=0.0003, precision=0.2)
+    assert weights["fit"] > 0
+    assert weights["extra_length"] <= -0.02  # the length penalty's floor holds
+    assert tune_spans.score(questions, weights)[0] == 1.0

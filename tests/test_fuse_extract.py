@@ -212,3 +212,24 @@ def test_clause_offsets_map_back_into_the_sentence():
     spans = clauses(text, 10)
     assert [Span(s.start - 10, s.end - 10) for s in spans] == [Span(0, 11), Span(11, 19),
                                                                 Span(19, 30)]
+
+
+def test_name_questions_want_a_name_not_a_restatement():
+    question = "新成立的幼教集团叫什么名字？"
+    assert extract.question_form(question) == "name"
+    qn = question
+    assert extract.has_form("成立青未了幼教集团", "name", qn) == 1.0
+    assert extract.has_form("教育资源更加优化", "name", qn) == 0.0
+    assert extract.has_form("幼教集团", "name", qn) == 0.0  # only what the question says
+
+
+def test_span_features_carry_the_paragraph_rank(chunk):
+    weights = {"签约": 2.0, "项目": 1.0}
+    first = extract.span_features("签约了多少个项目？", [(chunk, 1.0)], _source, weights)
+    later = extract.span_features("签约了多少个项目？", [(chunk, 1.0)], _source, weights,
+                                  first_rank=1)
+    assert {f["top_paragraph"] for _, _, f in first} == {1.0}
+    assert {(f["top_paragraph"], f["second_paragraph"]) for _, _, f in later} == {(0.0, 1.0)}
+    # the same span scores higher in the best-ranked paragraph under the fitted weights
+    assert (extract.span_score(first[0][2], extract.SPAN_WEIGHTS)
+            > extract.span_score(later[0][2], extract.SPAN_WEIGHTS))
