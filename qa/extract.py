@@ -57,6 +57,8 @@ _TYPE_PATTERN = {"number": _NUMBER, "date": _DATE, "list": _LIST, "person": _PER
 #: the unit a number question asks for (多少吨 → 吨) and what else may stand for it.
 _ASKED_UNIT = re.compile(
     r"(?:多少|几)(公里|公斤|平方米|立方米|亩|[个项名家台处条次年人位所辆座种批吨度元米倍户钱岁张斤场届级%])")
+#: classifiers a count is given in: 多少个 is answered by 36个, 205项 or 5814户, not 70.8亿元.
+_COUNT_UNITS = tuple("个项名家台处条次人位所辆座种批户张场届间套件份篇本块棵头只支")
 _UNIT_ALIASES = {"钱": ("元",), "人": ("人", "名"), "名": ("名", "人"), "位": ("位", "名", "人")}
 #: quantities whose unit goes without saying (总投资是多少 → an amount in 元).
 _QUANTITY_UNITS = (("投资", ("元",)), ("资金", ("元",)), ("收入", ("元",)), ("产值", ("元",)),
@@ -85,8 +87,9 @@ def asked_unit(question: str) -> tuple[str, ...]:
     m = _ASKED_UNIT.search(q)
     if m:
         unit = m.group(1)
-        if unit == "个":  # the general measure word: 多少个人 asks for people, 多少个项目 for any count
-            return ("人", "名", "位") if q[m.end():m.end() + 1] == "人" else ()
+        if unit == "个":  # the general measure word: 多少个人 asks for people, 多少个项目 for
+            # a count of anything (in any classifier), not an amount of money or area
+            return ("人", "名", "位") if q[m.end():m.end() + 1] == "人" else _COUNT_UNITS
         return _UNIT_ALIASES.get(unit, (unit,))
     for word, units in _QUANTITY_UNITS:
         if word in q:

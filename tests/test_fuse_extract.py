@@ -97,7 +97,8 @@ def test_question_form(question, form):
 
 
 @pytest.mark.parametrize("question, units", [
-    ("签约了多少个项目？", ()),  # 个 is the general measure word: 36个, 5家, 160名 all count
+    # 个 is the general measure word: 36个, 5家, 160名 all count; 70.8亿元 is no count
+    ("签约了多少个项目？", extract._COUNT_UNITS),
     ("派了多少个人？", ("人", "名", "位")),
     ("日处理生活垃圾多少吨？", ("吨",)),
     ("增长了百分之几？", ("%",)),
@@ -107,6 +108,13 @@ def test_question_form(question, form):
 ])
 def test_asked_unit(question, units):
     assert extract.asked_unit(question) == units
+
+
+def test_a_count_is_not_answered_by_an_amount():
+    question = "老旧小区改造一共改了多少个小区？"
+    units = extract.asked_unit(question)
+    assert extract.has_form("改造小区26个", "number", question, units) == 1.0
+    assert extract.has_form("改造1500万平方米", "number", question, units) == extract.OTHER_UNIT
 
 
 def test_has_form():
