@@ -33,7 +33,8 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
     # 叫什么 asks for a name: of a person, or of an organisation, a project, a place.
     ("name", re.compile(r"叫什么|什么名字|名称|\bwhat is the name\b|\bcalled\b")),
     ("person", re.compile(r"谁|哪位|\bwho\b|姓名")),
-    ("place", re.compile(r"哪里|哪儿|在哪|什么地方|\bwhere\b")),
+    ("place", re.compile(r"哪里|哪儿|在哪|什么地方|\bwhere\b|哪(?:个|条|座|一个|一条|一座)?"
+                         r"(?:街道|城市|路|镇|村|区|县|市|省)")),
     # 怎样鼓励… asks for a method; …怎么样 (how is it going) does not.
     ("method", re.compile(r"(?:怎样|如何|怎么)(?!样)(?=[\u4e00-\u9fff])|什么办法|什么方式|什么措施|"
                           r"通过什么|\bhow (?:do|does|did|to)\b")),
@@ -57,6 +58,8 @@ _TYPE_PATTERN = {"number": _NUMBER, "date": _DATE, "list": _LIST, "person": _PER
 #: the unit a number question asks for (多少吨 → 吨) and what else may stand for it.
 _ASKED_UNIT = re.compile(
     r"(?:多少|几)(公里|公斤|平方米|立方米|亩|[个项名家台处条次年人位所辆座种批吨度元米倍户钱岁张斤场届级%])")
+#: the kind of place a place question names (哪条路 → 路, 哪个街道 → 街道, 哪座城市 → 市).
+_ASKED_PLACE = re.compile(r"哪(?:个|条|座|一个|一条|一座|家)?(街道|城市|路|镇|村|区|县|市|省|湖|山|园)")
 #: classifiers a count is given in: 多少个 is answered by 36个, 205项 or 5814户, not 70.8亿元.
 _COUNT_UNITS = tuple("个项名家台处条次人位所辆座种批户张场届间套件份篇本块棵头只支")
 _UNIT_ALIASES = {"钱": ("元",), "人": ("人", "名"), "名": ("名", "人"), "位": ("位", "名", "人")}
@@ -97,6 +100,14 @@ def asked_unit(question: str) -> tuple[str, ...]:
     return ()
 
 
+def asked_place(question: str) -> tuple[str, ...]:
+    """The kind of place asked for (empty when the question does not say)."""
+    m = _ASKED_PLACE.search(normalize(question))
+    if not m:
+        return ()
+    return ("市",) if m.group(1) == "城市" else (m.group(1),)
+
+
 #: has_form's score for a number whose unit is not the one asked for.
 OTHER_UNIT = 0.6
 
@@ -104,8 +115,8 @@ OTHER_UNIT = 0.6
 def has_form(text: str, form: str, question_norm: str = "",
              units: tuple[str, ...] = ()) -> float:
     """How well ``text`` holds something of the asked form that the question does not
-    already hold: 1 (with the asked unit), 0.6 (a number in another unit), 0 (nothing);
-    0.5 when the question has no recognised form."""
+    already hold: 1 (with the asked unit), 0.6 (a number in another unit, a place of another
+    kind), 0 (nothing); 0.5 when the question has no recognised form."""
     pattern = _TYPE_PATTERN.get(form)
     if pattern is None:  # a question of no recognised form: no evidence either way
         return 0.5
@@ -117,7 +128,7 @@ def has_form(text: str, form: str, question_norm: str = "",
         if (number and re.search(rf"(?<![\d.]){re.escape(number.group())}(?![\d.])",
                                  question_norm)) or found in question_norm:
             continue
-        if form == "number" and units:
+        if form in ("number", "place") and units:
             best = max(best, 1.0 if any(u in found for u in units) else OTHER_UNIT)
         else:
             return 1.0
@@ -206,7 +217,8 @@ def span_features(question: str, paragraphs: list[tuple[Chunk, float]],
     0 and the similarity counts as ``foreign_similarity``.
     """
     form = question_form(question)
-    units = asked_unit(question) if form == "number" else ()
+    units = (asked_unit(question) if form == "number"
+             else asked_place(question) if form == "place" else ())
     qn = normalize(question)
     lex = 1.0 if lexical else 0.0
     out: list[tuple[Chunk, Span, dict[str, float]]] = []

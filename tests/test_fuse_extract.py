@@ -241,3 +241,15 @@ def test_span_features_carry_the_paragraph_rank(chunk):
     # the same span scores higher in the best-ranked paragraph under the fitted weights
     assert (extract.span_score(first[0][2], extract.SPAN_WEIGHTS)
             > extract.span_score(later[0][2], extract.SPAN_WEIGHTS))
+
+
+def test_place_questions_name_the_kind_of_place():
+    question = "精神卫生中心设在章丘哪个街道？"
+    assert extract.question_form(question) == "place"
+    kind = extract.asked_place(question)
+    assert kind == ("街道",)
+    assert extract.has_form("推广官庄街道经验", "place", question, kind) == 1.0
+    # a 中心 is a place, but not the street asked for
+    assert extract.has_form("东部医疗中心基本建成", "place", question, kind) == extract.OTHER_UNIT
+    assert extract.asked_place("第二届儒商大会在哪座城市举办？") == ("市",)
+    assert extract.asked_place("章丘区在哪里？") == ()
