@@ -126,7 +126,10 @@ def build_chat(
         send.click(turn, [box, history], outputs, api_visibility="private")
         chatbot.example_select(example, [history], outputs, api_visibility="private")
         reset.click(clear, None, outputs, api_name="clear")
-        chatbot.clear(clear, None, outputs, api_visibility="private")  # its own 🗑 button
+        # The chat's own 🗑 button empties the chat in the browser at once; the server only
+        # forgets the history. It leaves the question box alone: resetting it too would
+        # wipe a question typed right after the click, when the reply to the click lands.
+        chatbot.clear(lambda: ([], []), None, [chatbot, history], api_visibility="private")
         gr.api(ask, api_name="ask")
     demo.queue(default_concurrency_limit=4, max_size=64)
     return demo
