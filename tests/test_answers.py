@@ -188,3 +188,30 @@ def test_numbers_are_matchable_in_the_index(assistant, number):
     scores = bm25.scores(tokenize(number))
     best = assistant.index.chunks[int(scores.argmax())]
     assert number in best.text
+
+
+def test_span_candidates_are_what_the_answer_is_chosen_from(assistant):
+    """eval/tune_spans.py fits on span_candidates: its best candidate must be the answer."""
+    from qa.extract import span_score
+
+    cands = assistant.span_candidates(QUESTION)
+    ranks = {(f["top_paragraph"], f["second_paragraph"]) for _, _, f in cands}
+    assert ranks == {(1.0, 0.0), (0.0, 1.0), (0.0, 0.0)}  # the three paragraphs of the pool
+    assert len({chunk.id for chunk, _, _ in cands}) == assistant.settings.extract_paragraphs
+    chunk, span, _ = max(cands, key=lambda c: span_score(c[2], assistant.settings.span_weights))
+    answer = assistant.ask(QUESTION)
+    assert answer.found
+    top = answer.citations[0]
+    assert (chunk.doc, span.start, span.end) == (top.doc, top.start, top.end)
+
+
+def test_small_corpus_is_searched_by_best_span(assistant):
+    """A paragraph's dense score is the similarity of its best span, not of the paragraph."""
+    question = "How much foreign capital was actually used?"
+    hits = assistant.search(question, "dense")
+    qvec = assistant._question_vector(question)
+    best = hits[0]
+    spans = assistant._span_vectors_of([assistant.index.chunks[best.chunk_id]])[0]
+    assert best.dense == pytest.approx(float((spans @ qvec).max()), abs=1e-5)
+    own = float(assistant.index.vectors[best.chunk_id] @ qvec)
+    assert best.dense > own  # one clause matches better than the whole paragraph
