@@ -1,10 +1,13 @@
 """Fit the confidence model (qa/confidence.py) and the abstention threshold on an eval set.
 
     python eval/tune_confidence.py [eval/qa.jsonl] [--source seeds] [--index index]
+                                   [--l2 0.002] [--check eval/holdout.jsonl]
 
 Prints the logistic weights (paste them into CONFIDENCE_WEIGHTS in qa/config.py) and the
 threshold that abstains on the most unanswerable questions while abstaining on at most 4%
-of the answerable ones (--max-false-abstention). Label: 1 for an answerable question, 0 for an unanswerable one.
+of the answerable ones (--max-false-abstention). Label: 1 for an answerable question, 0 for
+an unanswerable one. With --check it also prints how the fitted model and threshold do on a
+second set that was not fitted on.
 """
 
 from __future__ import annotations
