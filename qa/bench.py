@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.atomic import write_text_atomically
 from qa.bench_report import markdown_table, plot, targets
 from qa.config import Settings, available_cores
 from qa.corpus_gen import PLACES, generate
@@ -265,10 +266,9 @@ def run_bench(args: Any) -> int:
     result["machine"]["load_avg_end"] = os.getloadavg()
     result["targets"] = targets(result)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_text_atomically(out, json.dumps(result, ensure_ascii=False, indent=1))
     table = markdown_table(result)
-    out.with_suffix(".md").write_text(table + "\n", encoding="utf-8")
+    write_text_atomically(out.with_suffix(".md"), table + "\n")
     if getattr(args, "plot", None):
         plot(result, Path(args.plot))
     print(table)

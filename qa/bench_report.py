@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from qa.atomic import write_atomically
+
 GIB_MB = 1536.0
 
 
@@ -151,6 +153,5 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7.5, loc="lower right", framealpha=0.9)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    write_atomically(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".") or "png"))
     plt.close(fig)

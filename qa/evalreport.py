@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from qa.atomic import write_atomically, write_text_atomically
 from qa.errors import UsageError
 
 COLUMNS = [
@@ -83,8 +84,8 @@ def plot(report: dict[str, Any], path: str) -> None:
     ax.set_title("eval: BM25 vs dense vs hybrid (overall)")
     ax.legend(loc="lower right")
     fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fmt = Path(path).suffix.lstrip(".") or "png"
+    write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=110, format=fmt))
     plt.close(fig)
 
 
@@ -114,9 +115,7 @@ def run_eval(args: argparse.Namespace) -> int:
     report["file"] = str(args.file)
     print(format_table(report))
     if args.json_out:
-        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json_out).write_text(json.dumps(report, ensure_ascii=False, indent=1),
-                                       encoding="utf-8")
+        write_text_atomically(args.json_out, json.dumps(report, ensure_ascii=False, indent=1))
     if args.plot:
         plot(report, args.plot)
     if floors is not None:

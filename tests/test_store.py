@@ -323,3 +323,21 @@ def test_rebuild_flag_always_builds(load, assistant, index_copy):
     assert any(line.startswith("index: built") for line in log)
     assert not (index_copy / gen0).exists()  # the old generation is gone
     assert_same_index(a, assistant)
+
+
+def test_a_writer_killed_midway_leaves_the_old_file(tmp_path: Path) -> None:
+    from qa.atomic import write_atomically, write_text_atomically
+
+    target = tmp_path / "results.json"
+    write_text_atomically(target, '{"old": true}')
+
+    def dies_midway(tmp: Path) -> None:
+        tmp.write_text('{"new": ', encoding="utf-8")
+        raise KeyboardInterrupt  # the process is stopped while writing
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(target, dies_midway)
+    assert target.read_text(encoding="utf-8") == '{"old": true}'
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary left
+    write_text_atomically(target, '{"new": true}')
+    assert target.read_text(encoding="utf-8") == '{"new": true}'
