@@ -221,22 +221,18 @@ def test_fragment_that_looks_like_a_subtitle_is_repaired(tmp_path):
     assert clinic.kind == "body" and clinic.section == "医疗卫生"
 
 
-def test_complete_paragraph_followed_by_heading_is_not_merged(tmp_path):
+@pytest.mark.parametrize("inside, whole, heading, after", [
+    # a complete paragraph before a heading
+    ("物流园区建成投用", "物流园区建成投用，全年快递业务量增长31.5%。", "民生保障", "新建中小学5所"),
+    # a fragment before a heading: left dangling rather than merged into the heading
+    ("新增养老床位", "养老事业稳步推进，新增养老床位", "文化事业", "农家书屋"),
+])
+def test_paragraph_followed_by_heading_is_not_merged(tmp_path, inside, whole, heading, after):
     chunks = paragraphs(read_report(_write(tmp_path, "report.txt", SYNTHETIC)))
-    logistics = chunk_with(chunks, "物流园区建成投用")
-    assert logistics.text == "物流园区建成投用，全年快递业务量增长31.5%。"
-    heading = chunk_with(chunks, "民生保障")
-    assert heading.text == "民生保障" and heading.kind == "heading"
-    assert chunk_with(chunks, "新建中小学5所").section == "民生保障"
-
-
-def test_fragment_followed_by_heading_is_not_merged_into_it(tmp_path):
-    chunks = paragraphs(read_report(_write(tmp_path, "report.txt", SYNTHETIC)))
-    dangling = chunk_with(chunks, "新增养老床位")
-    assert dangling.text == "养老事业稳步推进，新增养老床位"
-    heading = chunk_with(chunks, "文化事业")
-    assert heading.kind == "heading" and heading.text == "文化事业"
-    assert chunk_with(chunks, "农家书屋").section == "文化事业"
+    assert chunk_with(chunks, inside).text == whole
+    head = chunk_with(chunks, heading)
+    assert head.text == heading and head.kind == "heading"
+    assert chunk_with(chunks, after).section == heading
 
 
 def test_markdown_heading_is_a_section(tmp_path):
