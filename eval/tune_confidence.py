@@ -55,6 +55,10 @@ def main() -> None:
     weights: dict[str, dict[str, float]] = {}
     for name in ("chinese", "foreign"):
         mine = [i for i in usable if model_for(feats[i])[0] == name]
+        if len({labels[i] for i in mine}) < 2:  # nothing to tell apart: keep what ships
+            weights[name] = dict(assistant.settings.confidence_weights[name])
+            print(f"{name}: {len(mine)} questions, not both kinds; weights kept as shipped")
+            continue
         keys = model_for(feats[mine[0]])[1]
         x = np.asarray([[feats[i].get(k, 0.0) for k in keys] for i in mine])
         y = np.asarray([labels[i] for i in mine])

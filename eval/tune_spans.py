@@ -129,6 +129,8 @@ def main() -> None:
     args = ap.parse_args()
     assistant = load_assistant(args.source, args.index)
     questions = collect(assistant, load_eval_set(args.file))
+    if not questions:
+        raise SystemExit(f"{args.file} has no answerable question to fit on")
     current = assistant.settings.span_weights
     print(f"current weights:  contain {score(questions, current)[0]:.3f}, "
           f"median length {score(questions, current)[1]}")
@@ -140,6 +142,8 @@ def main() -> None:
     print(f"fitted on all:    contain {fitted[0]:.3f}, median length {fitted[1]}")
     if args.check:
         other = collect(assistant, load_eval_set(args.check))
+        if not other:
+            raise SystemExit(f"{args.check} has no answerable question to check on")
         print(f"{args.check}: current {score(other, current)[0]:.3f}, "
               f"fitted {score(other, weights)[0]:.3f} (median length {score(other, weights)[1]})")
     print(json.dumps(weights, ensure_ascii=False))
