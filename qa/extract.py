@@ -22,37 +22,52 @@ from qa.types import Chunk, Span
 # ---------------------------------------------------------------- question form
 
 _FORMS: list[tuple[str, re.Pattern[str]]] = [
-    ("list", re.compile(r"哪些|哪几(?!年)|有什么|包括什么|包含什么|都有|分别是|\bwhat are\b|\bwhich\b|"
-                        r"\blist\b|\bwhat (?:\w+ )?(?:areas|measures|steps)\b")),
+    # 哪几位 asks for people (a byline's names), not for an enumeration with 、.
+    ("person", re.compile(r"哪几位|哪些人")),
+    # 哪三条河 asks for three of them; English "which" asks for a list only before a plural.
+    ("list", re.compile(r"哪些|哪几(?!年)|哪[两三四五六七八九十]+[个条项家种座位所类大]|有什么|包括什么|"
+                        r"包含什么|都有|分别是|\bwhat are\b|\bwhich (?:two|three|four|five)\b|"
+                        r"\bwhich (?:\w+ )?(?!(?:was|has|does|is)\b)\w*[^s\W]s\b|\blist\b|"
+                        r"\bwhat (?:\w+ )?(?:areas|measures|steps)\b")),
     ("date", re.compile(r"什么时候|何时|哪年|哪一年|几月|哪天|哪一天|日期|啥时候|\bwhen\b|what year|"
                         r"which year")),
     ("number", re.compile(
         r"多少|几[个项名家台处条次年人位所辆座种批大万亿千百十成倍款度吨元米户岁天周级]|几$|几[？?]|多大|多高|多长|多久|多远|"
         r"比例|百分之|百分比|增幅|\bhow (?:many|much|long|big|large)\b|what percent|"
         r"\bnumber of\b|\bby how much\b")),
-    # 叫什么 asks for a name: of a person, or of an organisation, a project, a place.
-    ("name", re.compile(r"叫什么|什么名字|名称|\bwhat is the name\b|\bcalled\b")),
+    # 区长叫什么名字 asks for a person's name, not any name.
+    ("person", re.compile(r"(?:长|书记|支书|主任|记者|通讯员|负责人|经理|专家)的?(?:叫什么|名字|姓名)")),
+    # 叫什么 asks for a name: of a person, or of an organisation, a project, a place (a
+    # quoted one: “1266”); 哪家报纸, 哪个单位 ask for an organisation's name.
+    ("name", re.compile(r"叫什么|什么名字|名称|哪一?家|哪一?个(?:单位|部门|机构|企业|公司|平台|媒体|网站|组织)|"
+                        r"\bwhat is the name\b|\bcalled\b")),
     ("person", re.compile(r"谁|哪位|\bwho\b|姓名")),
     ("place", re.compile(r"哪里|哪儿|在哪|什么地方|\bwhere\b|哪(?:个|条|座|一个|一条|一座)?"
-                         r"(?:街道|城市|路|镇|村|区|县|市|省)")),
+                         r"(?:街道|城市|路|镇|村|区|县|市|省)|\bwhich (?:\w+ )?(?:village|town|"
+                         r"district|city|county|province|street|road|lake|river)\b")),
     # 怎样鼓励… asks for a method; …怎么样 (how is it going) does not.
     ("method", re.compile(r"(?:怎样|如何|怎么)(?!样)(?=[\u4e00-\u9fff])|什么办法|什么方式|什么措施|"
                           r"通过什么|\bhow (?:do|does|did|to)\b")),
+    # any other "which …" asks for one named thing
+    ("name", re.compile(r"\bwhich\b")),
 ]
 
 _NUMBER = re.compile(
     r"\d+(?:\.\d+)?\s*(?:%|[^\d\s，。、；：,.;:（）()“”\"]{0,4})"
-    r"|[一二三四五六七八九十两百千万]+[个项名家台处条次年人位所辆座种批大]")
+    # a lone 一 before a classifier is an article (一批, 一个), not a count
+    r"|(?!一[^一二三四五六七八九十两百千万])[一二三四五六七八九十两百千万]+"
+    r"[个项名家台处条次年人位所辆座种批大]")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _DATE = re.compile(r"\d{4}年(?:\d{1,2}月)?|\d{1,2}月\d{0,2}日?|[一二三四五六七八九十]+月|上半年|近年")
-_LIST = re.compile(r"、|（[^）]{2,}）|“[^”]+”.{0,6}“[^”]+”")
+_LIST = re.compile(r"、|（[^）]{2,}）|“[^”]+”.{0,6}“[^”]+”|[^，。；]{2,}(?:和|及|与)[^，。；]{2,}")
 _PERSON = re.compile(r"(?:记者|通讯员|书记|主任|区长|市长|总书记|专家)\s*[\u4e00-\u9fff]{2,3}"
                      r"|[\u4e00-\u9fff]{2,3}(?:总书记|书记|同志)")
 _ORGANISATION = re.compile(r"[\u4e00-\u9fff]{2,12}(?:集团|公司|中心|学校|学院|医院|平台|网|园|基地|"
-                           r"工作站|协会|大会|工程|计划|行动|模式)")
+                           r"工作站|协会|大会|工程|计划|行动|模式|报|电视台)")
 _PLACE = re.compile(r"[\u4e00-\u9fff]{1,8}(?:区|县|市|省|镇|村|街道|站|湖|山|路|园|中心)")
 _METHOD = re.compile(r"通过|采取|采用|依托|借助|利用|以[\u4e00-\u9fff]{1,12}(?:为|的)|实施|建立|推行|开展")
-_NAME = re.compile(f"{_PERSON.pattern}|{_ORGANISATION.pattern}")
+#: what a name question is answered by: a person, an organisation, or a quoted name (“1266”).
+_NAME = re.compile(f"{_PERSON.pattern}|{_ORGANISATION.pattern}|“[^”]{{1,15}}”")
 _TYPE_PATTERN = {"number": _NUMBER, "date": _DATE, "list": _LIST, "person": _PERSON,
                  "name": _NAME, "place": _PLACE, "method": _METHOD}
 #: the unit a number question asks for (多少吨 → 吨) and what else may stand for it.

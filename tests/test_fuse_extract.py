@@ -91,6 +91,20 @@ def test_fuse_dispatches_on_method():
     ("建立了哪几个招商工作站？", "list"),
     ("章丘区在哪里？", "place"),
     ("章丘区为什么要扛起两面大旗", "other"),
+    # 哪三条河 asks for three of them; 哪几位 for people; 哪家 for an organisation
+    ("“五水共治”治的是哪五种水？", "list"),
+    ("会议由哪几位专家主持？", "person"),
+    ("新闻是哪家报纸发的？", "name"),
+    ("项目由哪个单位承建？", "name"),
+    ("市长叫什么名字？", "person"),
+    ("那个计划叫什么？", "name"),
+    # English "which": a list only before a plural
+    ("Which companies moved to the park?", "list"),
+    ("Which two hospitals were built?", "list"),
+    ("Which platform was launched?", "name"),
+    ("Which process was used?", "name"),
+    ("Which town hosted the fair?", "place"),
+    ("Which year was the plan made?", "date"),
 ])
 def test_question_form(question, form):
     assert extract.question_form(question) == form
@@ -125,6 +139,7 @@ def test_has_form():
     assert extract.has_form("2018年6月", "date") == 1.0
     assert extract.has_form("高端制造、新材料、新医药", "list") == 1.0
     assert extract.has_form("加强分类指导", "list") == 0.0
+    assert extract.has_form("推行并联审批和一业一证改革", "list") == 1.0  # two, joined by 和
     # a number the question already holds is not an answer to it
     q2 = extract.normalize("2020年签约了多少个项目？")
     assert extract.has_form("2020年", "number", q2, ("个",)) == 0.0
@@ -229,6 +244,15 @@ def test_name_questions_want_a_name_not_a_restatement():
     assert extract.has_form("成立青未了幼教集团", "name", qn) == 1.0
     assert extract.has_form("教育资源更加优化", "name", qn) == 0.0
     assert extract.has_form("幼教集团", "name", qn) == 0.0  # only what the question says
+    # a name in quotes is a name too (the “1266” work plan), and so is a newspaper
+    assert extract.has_form("完善全区“1266”工作思路", "name", "工作思路叫什么") == 1.0
+    assert extract.has_form("大众日报记者报道", "name", "哪家报纸") == 1.0
+
+
+def test_a_lone_one_before_a_classifier_is_no_count():
+    units = extract.asked_unit("一共建了几个站？")
+    assert extract.has_form("集中新上一批大项目", "number", "一共建了几个站", units) == 0.0
+    assert extract.has_form("建成十一个服务站", "number", "一共建了几个站", units) == 1.0
 
 
 def test_span_features_carry_the_paragraph_rank(chunk):
