@@ -56,7 +56,7 @@ _NUMBER = re.compile(
     r"\d+(?:\.\d+)?\s*(?:%|[^\d\s，。、；：,.;:（）()“”\"]{0,4})"
     # a lone 一 before a classifier is an article (一批, 一个), not a count
     r"|(?!一[^一二三四五六七八九十两百千万])[一二三四五六七八九十两百千万]+"
-    r"[个项名家台处条次年人位所辆座种批大]")
+    r"[个项名家台处条次年人位所辆座种批大趟班列单艘架株栋幢层轮期]")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _DATE = re.compile(r"\d{4}年(?:\d{1,2}月)?|\d{1,2}月\d{0,2}日?|[一二三四五六七八九十]+月|上半年|近年")
 _LIST = re.compile(r"、|（[^）]{2,}）|“[^”]+”.{0,6}“[^”]+”|[^，。；]{2,}(?:和|及|与)[^，。；]{2,}")
@@ -72,19 +72,27 @@ _TYPE_PATTERN = {"number": _NUMBER, "date": _DATE, "list": _LIST, "person": _PER
                  "name": _NAME, "place": _PLACE, "method": _METHOD}
 #: the unit a number question asks for (多少吨 → 吨) and what else may stand for it.
 _ASKED_UNIT = re.compile(
-    r"(?:多少|几)(公里|公斤|平方米|立方米|亩|[个项名家台处条次年人位所辆座种批吨度元米倍户钱岁张斤场届级%])")
+    r"(?:多少|几)(人次|公里|公斤|平方米|平方公里|立方米|亩|公顷|"
+    r"[个项名家台处条次年人位所辆座种批吨度元米倍户钱岁张斤场届级趟班列单艘架株栋幢层轮期%])")
 #: the kind of place a place question names (哪条路 → 路, 哪个街道 → 街道, 哪座城市 → 市).
 _ASKED_PLACE = re.compile(r"哪(?:个|条|座|一个|一条|一座|家)?(街道|城市|路|镇|村|区|县|市|省|湖|山|园)")
 #: classifiers a count is given in: 多少个 is answered by 36个, 205项 or 5814户, not 70.8亿元.
-_COUNT_UNITS = tuple("个项名家台处条次人位所辆座种批户张场届间套件份篇本块棵头只支")
-_UNIT_ALIASES = {"钱": ("元",), "人": ("人", "名"), "名": ("名", "人"), "位": ("位", "名", "人")}
+_COUNT_UNITS = tuple("个项名家台处条次人位所辆座种批户张场届间套件份篇本块棵头只支趟班列单艘架株栋幢层轮期")
+_UNIT_ALIASES = {"钱": ("元",), "人": ("人", "名"), "名": ("名", "人"), "位": ("位", "名", "人"),
+                 "平方米": ("平方米", "平方公里", "亩", "公顷"), "亩": ("亩", "平方米", "公顷")}
+_AREA = ("平方米", "平方公里", "亩", "公顷")
+_LENGTH = ("米", "公里", "千米")
 #: quantities whose unit goes without saying (总投资是多少 → an amount in 元).
 _QUANTITY_UNITS = (("投资", ("元",)), ("资金", ("元",)), ("收入", ("元",)), ("产值", ("元",)),
-                   ("gdp", ("元",)), ("价格", ("元",)), ("面积", ("米", "亩")), ("人口", ("人",)),
-                   ("长度", ("米",)), ("全长", ("米",)), ("距离", ("米",)), ("增长", ("%",)),
+                   ("gdp", ("元",)), ("生产总值", ("元",)), ("价格", ("元",)), ("金额", ("元",)),
+                   ("费用", ("元",)), ("经费", ("元",)), ("成本", ("元",)),
+                   ("面积", _AREA), ("库容", ("立方米",)), ("容量", ("立方米",)),
+                   ("人口", ("人",)),
+                   ("长度", _LENGTH), ("全长", _LENGTH), ("距离", _LENGTH), ("增长", ("%",)),
                    ("增速", ("%",)), ("比例", ("%",)), ("比重", ("%",)))
 
 _TRIM = "，,：:；;。！？!?、 \t\r\n\u3000"
+_QUOTED_NUMBER = re.compile(r"“[\d.]+”")
 
 
 def question_form(question: str) -> str:
@@ -123,6 +131,14 @@ def asked_place(question: str) -> tuple[str, ...]:
     return ("市",) if m.group(1) == "城市" else (m.group(1),)
 
 
+def _has_unit(found: str, unit: str) -> bool:
+    """Is ``found`` (a number and what follows it) in ``unit``? 米 is a length: not the
+    米 of 平方米 or 立方米."""
+    if unit == "米":
+        return re.search(r"(?<!平方)(?<!立方)米", found) is not None
+    return unit in found
+
+
 #: has_form's score for a number whose unit is not the one asked for.
 OTHER_UNIT = 0.6
 
@@ -136,7 +152,10 @@ def has_form(text: str, form: str, question_norm: str = "",
     if pattern is None:  # a question of no recognised form: no evidence either way
         return 0.5
     best = 0.0
-    for m in pattern.finditer(normalize(text)):
+    text = normalize(text)
+    if form == "number":  # a number in quotes names something (the “1266” plan): no amount
+        text = _QUOTED_NUMBER.sub(lambda q: " " * len(q.group()), text)
+    for m in pattern.finditer(text):
         found = m.group().strip()
         number = _DIGITS.match(found)
         # What the question already states is no answer (its 12个 in 其中12个…完成投资70.8亿元).
@@ -144,7 +163,7 @@ def has_form(text: str, form: str, question_norm: str = "",
                                  question_norm)) or found in question_norm:
             continue
         if form in ("number", "place") and units:
-            best = max(best, 1.0 if any(u in found for u in units) else OTHER_UNIT)
+            best = max(best, 1.0 if any(_has_unit(found, u) for u in units) else OTHER_UNIT)
         else:
             return 1.0
     return best

@@ -119,6 +119,10 @@ def test_question_form(question, form):
     ("总投资是多少？", ("元",)),
     ("引进了多少人才？", ("人", "名")),
     ("完成了多少？", ()),
+    ("一共培训了多少人次？", ("人次",)),
+    ("每天发多少趟车？", ("趟",)),
+    ("签约金额是多少？", ("元",)),
+    ("公园面积有多大？", extract._AREA),
 ])
 def test_asked_unit(question, units):
     assert extract.asked_unit(question) == units
@@ -129,6 +133,22 @@ def test_a_count_is_not_answered_by_an_amount():
     units = extract.asked_unit(question)
     assert extract.has_form("改造小区26个", "number", question, units) == 1.0
     assert extract.has_form("改造1500万平方米", "number", question, units) == extract.OTHER_UNIT
+
+
+def test_a_unit_is_not_part_of_another():
+    area = extract.asked_unit("公园面积有多大？")
+    assert extract.has_form("水库扩容1500万立方米", "number", "", area) == extract.OTHER_UNIT
+    assert extract.has_form("公园占地300亩", "number", "", area) == 1.0
+    length = extract.asked_unit("全长是多少？")
+    assert extract.has_form("改造1500万平方米", "number", "", length) == extract.OTHER_UNIT
+    assert extract.has_form("全长12公里", "number", "", length) == 1.0
+    visits = extract.asked_unit("一共培训了多少人次？")
+    assert extract.has_form("带动700贫困人口就业", "number", "", visits) == extract.OTHER_UNIT
+
+
+def test_a_number_in_quotes_is_a_name_not_an_amount():
+    assert extract.has_form("完善全区“1266”工作思路", "number") == 0.0
+    assert extract.has_form("聚力“八大名品”培育", "number") == 1.0  # 八大 still counts
 
 
 def test_has_form():
