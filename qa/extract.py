@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from qa.config import SPAN_WEIGHTS
 from qa.documents import clauses, sentences
 from qa.textnorm import normalize
+from qa.tokenize import raw_words
 from qa.types import Chunk, Span
 
 # ---------------------------------------------------------------- question form
@@ -38,8 +39,8 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
     # 区长叫什么名字 asks for a person's name, not any name.
     ("person", re.compile(r"(?:长|书记|支书|主任|记者|通讯员|负责人|经理|专家)的?(?:叫什么|名字|姓名)")),
     # 叫什么 asks for a name: of a person, or of an organisation, a project, a place (a
-    # quoted one: “1266”); 哪家报纸, 哪个单位 ask for an organisation's name.
-    ("name", re.compile(r"叫什么|什么名字|名称|哪一?家|哪一?个(?:单位|部门|机构|企业|公司|平台|媒体|网站|组织)|"
+    # quoted one: “1266”); 哪家报纸, 哪个单位, 谁家的 ask for an organisation's name.
+    ("name", re.compile(r"叫什么|什么名字|名称|哪一?家|谁家|哪一?个(?:单位|部门|机构|企业|公司|平台|媒体|网站|组织)|"
                         r"\bwhat is the name\b|\bcalled\b")),
     ("person", re.compile(r"谁|哪位|\bwho\b|姓名")),
     ("place", re.compile(r"哪里|哪儿|在哪|什么地方|\bwhere\b|哪(?:个|条|座|一个|一条|一座)?"
@@ -123,6 +124,22 @@ def asked_unit(question: str) -> tuple[str, ...]:
     return ()
 
 
+_ROLE = re.compile(r"书记|支书|[区市县镇村局处科院校]长|主任|记者|通讯员|负责人|经理|董事长|专家")
+
+
+def asked_role(question: str) -> tuple[str, ...]:
+    """The role a person question names (区委书记是谁 → 区委书记, 党组织书记叫什么 →
+    党组织书记); empty when it names none. A person with another role (总书记) is not the
+    answer."""
+    words = raw_words(normalize(question))
+    for i, w in enumerate(words):
+        if _ROLE.search(w):
+            if _ROLE.fullmatch(w) and i > 0 and len(words[i - 1]) >= 2:
+                return (words[i - 1] + w,)  # 党组织 + 书记
+            return (w,)
+    return ()
+
+
 def asked_place(question: str) -> tuple[str, ...]:
     """The kind of place asked for (empty when the question does not say)."""
     m = _ASKED_PLACE.search(normalize(question))
@@ -151,16 +168,22 @@ def has_form(text: str, form: str, question_norm: str = "",
     pattern = _TYPE_PATTERN.get(form)
     if pattern is None:  # a question of no recognised form: no evidence either way
         return 0.5
+    if form == "person" and units and not any(u in normalize(text) for u in units):
+        return 0.0  # not the person asked about (the role asked for is not there)
     best = 0.0
     text = normalize(text)
     if form == "number":  # a number in quotes names something (the “1266” plan): no amount
         text = _QUOTED_NUMBER.sub(lambda q: " " * len(q.group()), text)
-    for m in pattern.finditer(text):
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        pos = m.end()
         found = m.group().strip()
         number = _DIGITS.match(found)
         # What the question already states is no answer (its 12个 in 其中12个…完成投资70.8亿元).
         if (number and re.search(rf"(?<![\d.]){re.escape(number.group())}(?![\d.])",
                                  question_norm)) or found in question_norm:
+            if form in ("person", "name"):  # the asked role (党组织书记) may hide the
+                pos = m.start() + 1  # name after it (书记张三): look again one further on
             continue
         if form in ("number", "place") and units:
             best = max(best, 1.0 if any(_has_unit(found, u) for u in units) else OTHER_UNIT)
@@ -252,7 +275,8 @@ def span_features(question: str, paragraphs: list[tuple[Chunk, float]],
     """
     form = question_form(question)
     units = (asked_unit(question) if form == "number"
-             else asked_place(question) if form == "place" else ())
+             else asked_place(question) if form == "place"
+             else asked_role(question) if form == "person" else ())
     qn = normalize(question)
     lex = 1.0 if lexical else 0.0
     out: list[tuple[Chunk, Span, dict[str, float]]] = []

@@ -297,3 +297,23 @@ def test_place_questions_name_the_kind_of_place():
     assert extract.has_form("东部医疗中心基本建成", "place", question, kind) == extract.OTHER_UNIT
     assert extract.asked_place("第二届儒商大会在哪座城市举办？") == ("市",)
     assert extract.asked_place("章丘区在哪里？") == ()
+
+
+@pytest.mark.parametrize("question, role", [
+    ("镇党委书记是谁？", ("党委书记",)),
+    ("那个村的党组织书记叫什么名字？", ("党组织书记",)),
+    ("这篇报道的记者是谁？", ("记者",)),
+    ("谁视察了工地？", ()),
+])
+def test_asked_role(question, role):
+    assert extract.asked_role(question) == role
+
+
+def test_a_person_with_another_role_is_not_the_answer():
+    question = "那个村的党组织书记叫什么名字？"
+    role = extract.asked_role(question)
+    assert extract.question_form(question) == "person"
+    assert extract.has_form("习近平总书记视察该村时指出", "person", question, role) == 0.0
+    assert extract.has_form("村党组织书记张三介绍", "person", question, role) == 1.0
+    # 谁家的 asks for an organisation, whatever role the question names
+    assert extract.question_form("那个专家工作站是谁家的") == "name"
