@@ -2,7 +2,7 @@
 
 Overlap and embedding similarity say how close the span is to the question. The other
 features look for specific signs that the report cannot answer: a number the question names
-(a year, say) that the cited paragraph lacks, a place or Latin name that no report
+(a year, say) or a day (明天) that the cited paragraph lacks, a place or Latin name that no report
 mentions, an asked-about thing (多少张**床位**) that no report mentions; a number in a unit
 other than the asked one does not count as the asked form. qa/confidence.py weighs them.
 """
@@ -24,8 +24,14 @@ _PLACE_SUFFIX = ("区", "市", "县", "省", "镇", "州")
 _NOT_PLACE = frozenset("这个 那个 哪个 全 各 本 城 该 此 每 一个 城乡 示范 片".split())
 
 
+#: days named relative to the asker: a report written earlier says nothing about "tomorrow"
+#: unless its own text says 明天.
+_RELATIVE_DAY = re.compile(r"今天|明天|昨天|今晚|昨晚|后天|前天|下周|上周|本周|今日|明日|昨日")
+
+
 def question_numbers(question_norm: str) -> list[str]:
-    return _DIGITS.findall(question_norm)
+    """The numbers (years, amounts) and relative days (明天) a question names."""
+    return _DIGITS.findall(question_norm) + _RELATIVE_DAY.findall(question_norm)
 
 
 def named_terms(question_norm: str, words: Iterable[str]) -> list[str]:
@@ -65,8 +71,8 @@ def focus_word(words: list[str]) -> str:
 
 
 def missing_numbers(numbers: Iterable[str], haystack_norm: str) -> float:
-    """1.0 when a number the question names (a year, say) is not in ``haystack_norm`` as a
-    whole number: 8 does not count as found inside 70.8 or 2018."""
+    """1.0 when a number the question names (a year, say, or a day: 明天) is not in
+    ``haystack_norm`` as a whole number: 8 does not count as found inside 70.8 or 2018."""
     return 1.0 if any(not re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])", haystack_norm)
                       for n in numbers) else 0.0
 

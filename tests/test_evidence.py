@@ -1,0 +1,36 @@
+"""The signs that a report cannot answer (qa/evidence.py), on made-up text."""
+
+from __future__ import annotations
+
+from qa import evidence
+from qa.textnorm import normalize
+from qa.tokenize import raw_words
+
+
+def test_a_year_the_paragraph_lacks_is_missing_and_a_part_of_a_number_is_not_found():
+    numbers = evidence.question_numbers(normalize("2021年签约了多少个项目？"))
+    assert numbers == ["2021"]
+    assert evidence.missing_numbers(numbers, "2020年签约项目36个") == 1.0
+    assert evidence.missing_numbers(numbers, "2021年签约项目36个") == 0.0
+    # 8 inside 70.8 or 2018 is not the 8 asked about
+    assert evidence.missing_numbers(["8"], "完成投资70.8亿元，2018年") == 1.0
+
+
+def test_a_day_named_relative_to_the_asker_must_be_in_the_paragraph():
+    numbers = evidence.question_numbers(normalize("明天会下雨吗？"))
+    assert numbers == ["明天"]
+    assert evidence.missing_numbers(numbers, "打好蓝天保卫战，空气质量持续改善") == 1.0
+    assert evidence.missing_numbers(numbers, "气象台预报明天有小雨") == 0.0
+    assert evidence.question_numbers(normalize("今年签约了多少个项目？")) == []
+
+
+def test_named_terms_are_places_and_latin_names():
+    qn = normalize("历城区的GDP是多少？")
+    assert set(evidence.named_terms(qn, raw_words(qn))) == {"历城区", "gdp"}
+    # in an English question Latin words are just words
+    assert evidence.named_terms("what is the gdp?", raw_words("what is the gdp?")) == []
+
+
+def test_focus_word_is_the_thing_asked_about():
+    assert evidence.focus_word(raw_words("东部医疗中心有多少张床位？")) == "床位"
+    assert evidence.focus_word(raw_words("章丘区的总人口是多少？")) == "总人口"
