@@ -124,6 +124,21 @@ def asked_unit(question: str) -> tuple[str, ...]:
     return ()
 
 
+#: the kind of organisation a name question names (哪家公司 → a 公司 or 集团, not a 中心).
+_ASKED_KIND = re.compile(r"哪一?[家个所](公司|企业|集团|医院|学校|银行|媒体|报纸|报社|网站|平台)")
+_KINDS = {"公司": ("公司", "集团", "企业"), "企业": ("公司", "集团", "企业"),
+          "集团": ("集团", "公司"), "医院": ("医院", "中心"), "学校": ("学校", "学院", "学"),
+          "银行": ("银行",), "媒体": ("报", "台", "网", "媒"), "报纸": ("报",),
+          "报社": ("报",), "网站": ("网",), "平台": ("平台", "网")}
+
+
+def asked_kind(question: str) -> tuple[str, ...]:
+    """What the organisation asked for may be called (empty when the question does not
+    say)."""
+    m = _ASKED_KIND.search(normalize(question))
+    return _KINDS[m.group(1)] if m else ()
+
+
 _ROLE = re.compile(r"书记|支书|[区市县镇村局处科院校]长|主任|记者|通讯员|负责人|经理|董事长|专家")
 
 
@@ -163,8 +178,10 @@ OTHER_UNIT = 0.6
 def has_form(text: str, form: str, question_norm: str = "",
              units: tuple[str, ...] = ()) -> float:
     """How well ``text`` holds something of the asked form that the question does not
-    already hold: 1 (with the asked unit), 0.6 (a number in another unit, a place of another
-    kind), 0 (nothing); 0.5 when the question has no recognised form."""
+    already hold: 1 (with the asked unit), 0.6 (a number in another unit, a place or an
+    organisation of another kind), 0 (nothing, or no one in the asked role); 0.5 when the
+    question has no recognised form. ``units`` are what ``asked_unit``, ``asked_place``,
+    ``asked_kind`` or ``asked_role`` give for the form."""
     pattern = _TYPE_PATTERN.get(form)
     if pattern is None:  # a question of no recognised form: no evidence either way
         return 0.5
@@ -185,7 +202,7 @@ def has_form(text: str, form: str, question_norm: str = "",
             if form in ("person", "name"):  # the asked role (党组织书记) may hide the
                 pos = m.start() + 1  # name after it (书记张三): look again one further on
             continue
-        if form in ("number", "place") and units:
+        if form in ("number", "place", "name") and units:
             best = max(best, 1.0 if any(_has_unit(found, u) for u in units) else OTHER_UNIT)
         else:
             return 1.0
@@ -276,7 +293,8 @@ def span_features(question: str, paragraphs: list[tuple[Chunk, float]],
     form = question_form(question)
     units = (asked_unit(question) if form == "number"
              else asked_place(question) if form == "place"
-             else asked_role(question) if form == "person" else ())
+             else asked_role(question) if form == "person"
+             else asked_kind(question) if form == "name" else ())
     qn = normalize(question)
     lex = 1.0 if lexical else 0.0
     out: list[tuple[Chunk, Span, dict[str, float]]] = []

@@ -317,3 +317,13 @@ def test_a_person_with_another_role_is_not_the_answer():
     assert extract.has_form("村党组织书记张三介绍", "person", question, role) == 1.0
     # 谁家的 asks for an organisation, whatever role the question names
     assert extract.question_form("那个专家工作站是谁家的") == "name"
+
+
+def test_an_organisation_of_another_kind_is_a_weak_answer():
+    question = "这座电厂由哪家公司运营？"
+    kind = extract.asked_kind(question)
+    assert extract.question_form(question) == "name" and "公司" in kind
+    assert extract.has_form("由东方能源集团运营", "name", question, kind) == 1.0
+    assert extract.has_form("东部医疗中心基本建成", "name", question, kind) == extract.OTHER_UNIT
+    assert extract.asked_kind("新闻是哪家报纸发的？") == ("报",)
+    assert extract.asked_kind("签约的电商平台是哪家？") == ()  # any organisation will do
