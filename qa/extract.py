@@ -163,9 +163,16 @@ def asked_place(question: str) -> tuple[str, ...]:
     return ("市",) if m.group(1) == "城市" else (m.group(1),)
 
 
-def _has_unit(found: str, unit: str) -> bool:
+_AFTER_NUMBER = re.compile(r"(?:[\d.]+|[一二三四五六七八九十两百千万]+)\s*(?:[万亿千百]|余|多)*")
+
+
+def _has_unit(found: str, unit: str, count: bool = False) -> bool:
     """Is ``found`` (a number and what follows it) in ``unit``? 米 is a length: not the
-    米 of 平方米 or 立方米."""
+    米 of 平方米 or 立方米. A ``count`` (多少个) is given by a classifier right after the
+    number (36个, 1.1万户), not by one inside the next word (700贫困人口)."""
+    if count:
+        m = _AFTER_NUMBER.match(found)
+        return m is not None and found[m.end():m.end() + len(unit)] == unit
     if unit == "米":
         return re.search(r"(?<!平方)(?<!立方)米", found) is not None
     return unit in found
@@ -203,7 +210,9 @@ def has_form(text: str, form: str, question_norm: str = "",
                 pos = m.start() + 1  # name after it (书记张三): look again one further on
             continue
         if form in ("number", "place", "name") and units:
-            best = max(best, 1.0 if any(_has_unit(found, u) for u in units) else OTHER_UNIT)
+            count = units == _COUNT_UNITS
+            best = max(best, 1.0 if any(_has_unit(found, u, count) for u in units)
+                       else OTHER_UNIT)
         else:
             return 1.0
     return best

@@ -133,6 +133,9 @@ def test_a_count_is_not_answered_by_an_amount():
     units = extract.asked_unit(question)
     assert extract.has_form("改造小区26个", "number", question, units) == 1.0
     assert extract.has_form("改造1500万平方米", "number", question, units) == extract.OTHER_UNIT
+    # a count is given by a classifier right after the number, not one inside the next word
+    assert extract.has_form("完成1.1万户入户核查", "number", question, units) == 1.0
+    assert extract.has_form("带动近700贫困人口就业", "number", question, units) == extract.OTHER_UNIT
 
 
 def test_a_unit_is_not_part_of_another():
