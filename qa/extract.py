@@ -23,6 +23,9 @@ from qa.types import Chunk, Span
 # ---------------------------------------------------------------- question form
 
 _FORMS: list[tuple[str, re.Pattern[str]]] = [
+    # “三河两湖”指的是哪三条河: what a quoted term stands for (see ``elaborates``)
+    ("term", re.compile(r"“[^”]{2,12}”.*(?:具体|指的?是|指什么|分别|哪些|哪几|哪[两三四五六七八九十]|"
+                        r"包括|包含|是什么|什么意思|内容)")),
     # 哪几位 asks for people (a byline's names), not for an enumeration with 、.
     ("person", re.compile(r"哪几位|哪些人")),
     # 哪三条河 asks for three of them; English "which" asks for a list only before a plural.
@@ -97,13 +100,27 @@ _QUOTED_NUMBER = re.compile(r"“[\d.]+”")
 
 
 def question_form(question: str) -> str:
-    """What the question asks for: list, date, number, name, person, place, method or
-    other."""
+    """What the question asks for: term (what a quoted term stands for), list, date, number,
+    name, person, place, method or other."""
     q = normalize(question)
     for name, pattern in _FORMS:
         if pattern.search(q):
             return name
     return "other"
+
+
+def asked_term(question: str) -> tuple[str, ...]:
+    """The quoted terms of a question (“三河两湖”)."""
+    return tuple(re.findall(r"“([^”]{2,12})”", normalize(question)))
+
+
+def elaborates(text: str, term: str) -> bool:
+    """Does ``text`` say what ``term`` stands for: a bracket or 即/包括/：right after it
+    (“六攻”（攻集群、攻平台…）), or an enumeration just before it in the same clause
+    (产业数字化转型和“新六产”融合发展双轮驱动)? A report that only names the term does not."""
+    t = re.escape(term)
+    return (re.search(rf"{t}”?\s*(?:[（(:：]|，?即|包括|是指|指的是|分别是)", text) is not None
+            or re.search(rf"(?:、|和|及|与)[^，。；]*?{t}", text) is not None)
 
 
 def asked_unit(question: str) -> tuple[str, ...]:
@@ -189,6 +206,9 @@ def has_form(text: str, form: str, question_norm: str = "",
     organisation of another kind), 0 (nothing, or no one in the asked role); 0.5 when the
     question has no recognised form. ``units`` are what ``asked_unit``, ``asked_place``,
     ``asked_kind`` or ``asked_role`` give for the form."""
+    if form == "term":
+        text = normalize(text)
+        return 1.0 if any(elaborates(text, t) for t in units) else 0.0
     pattern = _TYPE_PATTERN.get(form)
     if pattern is None:  # a question of no recognised form: no evidence either way
         return 0.5
@@ -303,7 +323,8 @@ def span_features(question: str, paragraphs: list[tuple[Chunk, float]],
     units = (asked_unit(question) if form == "number"
              else asked_place(question) if form == "place"
              else asked_role(question) if form == "person"
-             else asked_kind(question) if form == "name" else ())
+             else asked_kind(question) if form == "name"
+             else asked_term(question) if form == "term" else ())
     qn = normalize(question)
     lex = 1.0 if lexical else 0.0
     out: list[tuple[Chunk, Span, dict[str, float]]] = []

@@ -91,8 +91,10 @@ def test_fuse_dispatches_on_method():
     ("建立了哪几个招商工作站？", "list"),
     ("章丘区在哪里？", "place"),
     ("章丘区为什么要扛起两面大旗", "other"),
-    # 哪三条河 asks for three of them; 哪几位 for people; 哪家 for an organisation
-    ("“五水共治”治的是哪五种水？", "list"),
+    # 哪五种 asks for five of them (what a quoted term stands for: "term"); 哪几位 for
+    # people; 哪家 for an organisation
+    ("“五水共治”治的是哪五种水？", "term"),
+    ("要治理哪五种水？", "list"),
     ("会议由哪几位专家主持？", "person"),
     ("新闻是哪家报纸发的？", "name"),
     ("项目由哪个单位承建？", "name"),
@@ -330,3 +332,17 @@ def test_an_organisation_of_another_kind_is_a_weak_answer():
     assert extract.has_form("东部医疗中心基本建成", "name", question, kind) == extract.OTHER_UNIT
     assert extract.asked_kind("新闻是哪家报纸发的？") == ("报",)
     assert extract.asked_kind("签约的电商平台是哪家？") == ()  # any organisation will do
+
+
+def test_what_a_quoted_term_stands_for_must_be_said_not_just_named():
+    question = "“四个一批”具体指什么？"
+    assert extract.question_form(question) == "term"
+    terms = extract.asked_term(question)
+    assert terms == ("四个一批",)
+    said = "健全“四个一批”（签约一批、开工一批、投产一批、储备一批）推进机制"
+    assert extract.has_form(said, "term", question, terms) == 1.0
+    assert extract.has_form("健全“四个一批”推进机制", "term", question, terms) == 0.0
+    # an enumeration just before the term says it too
+    assert extract.elaborates("实施数字化转型和融合发展双轮驱动", "双轮驱动")
+    # a one-character quote (哪几个“有”) is no term: an enumeration answers it
+    assert extract.question_form("要实现哪几个“有”？") == "list"
