@@ -31,14 +31,14 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
     # 哪三条河 asks for three of them; English "which" asks for a list only before a plural.
     ("list", re.compile(r"哪些|哪几(?!年)|哪[两三四五六七八九十]+[个条项家种座位所类大]|有什么|包括什么|"
                         r"包含什么|都有|分别是|\bwhat are\b|\bwhich (?:two|three|four|five)\b|"
-                        r"\bwhich (?:\w+ )?(?!(?:was|has|does|is)\b)\w*[^s\W]s\b|\blist\b|"
+                        r"\bwhich (?:\w+ )?(?!(?:was|has|does|is)\b)\w*[^s\W]s\b|^list\b|\blist (?:the|all)\b|"
                         r"\bwhat (?:\w+ )?(?:areas|measures|steps)\b")),
     ("date", re.compile(r"什么时候|何时|哪年|哪一年|几月|哪天|哪一天|日期|啥时候|\bwhen\b|what year|"
                         r"which year")),
     ("number", re.compile(
         r"多少|几[个项名家台处条次年人位所辆座种批大万亿千百十成倍款度吨元米户岁天周级]|几$|几[？?]|多大|多高|多长|多久|多远|"
         r"比例|百分之|百分比|增幅|\bhow (?:many|much|long|big|large)\b|what percent|"
-        r"\bnumber of\b|\bby how much\b")),
+        r"\bnumber of\b|\bby how much\b|\bwhat (?:share|proportion|percentage)\b")),
     # 区长叫什么名字 asks for a person's name, not any name.
     ("person", re.compile(r"(?:长|书记|支书|主任|记者|通讯员|负责人|经理|专家)的?(?:叫什么|名字|姓名)")),
     # 叫什么 asks for a name: of a person, or of an organisation, a project, a place (a
@@ -137,6 +137,30 @@ def asked_unit(question: str) -> tuple[str, ...]:
         return _UNIT_ALIASES.get(unit, (unit,))
     for word, units in _QUANTITY_UNITS:
         if word in q:
+            return units
+    return _english_unit(q)
+
+
+#: what an English question counts or measures, in the units a Chinese report gives it in.
+_ENGLISH_UNITS = (
+    (re.compile(r"\b(?:share|proportion|percentage|rate)\b"), ("%",)),
+    (re.compile(r"\bhow many (?:\S+ )?(?:companies|enterprises|firms|businesses)\b"), ("家",)),
+    (re.compile(r"\bhow many (?:\S+ )?households\b"), ("户",)),
+    (re.compile(r"\bhow many (?:\S+ )?(?:people|persons|workers|residents|talents)\b"),
+     ("人", "名")),
+    (re.compile(r"\bhow many (?:\S+ )?(?:buses|vehicles|cars)\b"), ("辆",)),
+    (re.compile(r"\bhow many (?:\S+ )?(?:tons|tonnes)\b"), ("吨",)),
+    (re.compile(r"\bhow many (?:\S+ )?(?:kilometers|kilometres|km)\b"), ("公里",)),
+    (re.compile(r"\bhow many square\b|\barea\b"), _AREA),
+    (re.compile(r"\bhow much\b.*\b(?:money|cost|invest\w*|spen[dt]|funds?|worth|value|"
+                r"revenue|output|yuan)\b|\byuan\b"), ("元",)),
+    (re.compile(r"\bhow many\b"), _COUNT_UNITS),
+)
+
+
+def _english_unit(question_norm: str) -> tuple[str, ...]:
+    for pattern, units in _ENGLISH_UNITS:
+        if pattern.search(question_norm):
             return units
     return ()
 

@@ -107,6 +107,8 @@ def test_fuse_dispatches_on_method():
     ("Which process was used?", "name"),
     ("Which town hosted the fair?", "place"),
     ("Which year was the plan made?", "date"),
+    ("How many firms are on the emission-reduction list?", "number"),
+    ("List the three zones.", "list"),
 ])
 def test_question_form(question, form):
     assert extract.question_form(question) == form
@@ -125,6 +127,12 @@ def test_question_form(question, form):
     ("每天发多少趟车？", ("趟",)),
     ("签约金额是多少？", ("元",)),
     ("公园面积有多大？", extract._AREA),
+    # English questions, in the units a Chinese report answers them in
+    ("How many companies joined the list?", ("家",)),
+    ("What share of villages meet the standard?", ("%",)),
+    ("How many buses were bought?", ("辆",)),
+    ("How much did the hall cost?", ("元",)),
+    ("How many projects were signed?", extract._COUNT_UNITS),
 ])
 def test_asked_unit(question, units):
     assert extract.asked_unit(question) == units
