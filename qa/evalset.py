@@ -113,8 +113,13 @@ def validate_eval_set(items: Iterable[EvalItem], sources: Mapping[str, str]) -> 
     """
     problems: list[str] = []
     texts = list(sources.values())
+    asked: dict[str, str] = {}  # a question asked twice would count twice
     for item in items:
         p = f"{item.id}: "
+        key = " ".join(item.question.split()).casefold()
+        if key in asked:
+            problems.append(f"{p}the same question as {asked[key]}")
+        asked.setdefault(key, item.id)
         if item.type not in TYPE_MINIMUMS:
             problems.append(f"{p}unknown type {item.type!r}; use one of {', '.join(TYPES)}")
         if not item.answerable:

@@ -162,8 +162,15 @@ def _problems(**overrides: object) -> list[str]:
 
 
 def test_valid_items_have_no_problems() -> None:
-    items = [_item(), _item(id="u-1", answers=(), evidence="", type="unanswerable")]
+    items = [_item(), _item(id="u-1", question="A市有多少人口？", answers=(), evidence="",
+                            type="unanswerable")]
     assert validate_eval_set(items, {"a.txt": SOURCE}) == []
+
+
+def test_a_question_asked_twice_is_a_problem() -> None:
+    # it would count twice in every figure
+    items = [_item(), _item(id="num-002", question=" 签约了多少个项目？")]
+    assert validate_eval_set(items, {"a.txt": SOURCE}) == ["num-002: the same question as num-001"]
 
 
 def test_evidence_not_in_source() -> None:
