@@ -21,6 +21,7 @@ from qa.dense import Encoder
 from qa.errors import BadQuestion, IndexStoreError
 from qa.fuse import fuse, minmax
 from qa.indexer import Index, build_index
+from qa.romanized import RomanizedCorpus
 from qa.store import (
     StaleIndex,
     build_lock,
@@ -92,6 +93,7 @@ class Assistant:
         self._span_lock = threading.Lock()
         self._span_matrix: tuple[np.ndarray, np.ndarray] | None = None
         self._matrix_lock = threading.Lock()
+        self._romanized: RomanizedCorpus | None = None
 
     # ------------------------------------------------------------ public API
 
@@ -175,8 +177,9 @@ class Assistant:
             (best if first == 0 else rest).extend(chosen)
         ordered = best + rest
         hit_of = {h.chunk_id: h for h in top}
+        romanized = None if has_cjk(q) else self._romanized_corpus()
         features = (evidence.features(q, best[0], hit_of[best[0].chunk.id].dense, words,
-                                      self.index.bm25)
+                                      self.index.bm25, romanized)
                     if best else {"n_terms": 0.0})
         features["ranking"] = [h.chunk_id for h in hits]
         confidence = self._confidence(features)
@@ -291,6 +294,18 @@ class Assistant:
         """Embed every paragraph's candidate spans now (small corpora), not on first ask."""
         if self._span_search_matrix() is None:
             self._span_vectors_of(self.index.chunks[:_SPAN_CACHE])
+        self._romanized_corpus()
+
+    def _romanized_corpus(self) -> RomanizedCorpus | None:
+        """The reports in pinyin, built once, for a corpus small enough to be searched span
+        by span (about a second per 60,000 characters); None for a larger one."""
+        if len(self.index.chunks) > _SPAN_SEARCH:
+            return None
+        if self._romanized is None:
+            with self._matrix_lock:
+                if self._romanized is None:
+                    self._romanized = RomanizedCorpus(r.text for r in self.index.reports.values())
+        return self._romanized
 
     def _span_search_matrix(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(every span vector of the corpus, the row where each paragraph's spans start),

@@ -3,7 +3,7 @@
 Overlap and embedding similarity say how close the span is to the question. The other
 features look for specific signs that the report cannot answer: a number the question names
 (a year, say) or a day (明天) that the cited paragraph lacks, a place or Latin name that no report
-mentions, an asked-about thing (多少张**床位**) that no report mentions; a number in a unit
+mentions (in an English question, a pinyin name: qa/romanized.py), an asked-about thing (多少张**床位**) that no report mentions; a number in a unit
 other than the asked one does not count as the asked form. qa/confidence.py weighs them.
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from qa import extract
 from qa.indexer import lexical_text
+from qa.romanized import RomanizedCorpus, romanized_names
 from qa.sparse import SparseBM25
 from qa.textnorm import has_cjk, normalize
 from qa.tokenize import raw_words, tokenize
@@ -102,8 +103,11 @@ def term_weights(question: str, bm25: SparseBM25) -> tuple[dict[str, float], dic
 
 
 def features(question: str, best: extract.Candidate, paragraph_similarity: float,
-             words: dict[str, float], bm25: SparseBM25) -> dict[str, float]:
-    """The features qa/confidence.py weighs, for the best span of a question."""
+             words: dict[str, float], bm25: SparseBM25,
+             romanized: RomanizedCorpus | None = None) -> dict[str, float]:
+    """The features qa/confidence.py weighs, for the best span of a question;
+    ``romanized`` (when the corpus is small enough to have one) checks the pinyin names of
+    an English question."""
     if not words:
         return {"n_terms": 0.0}
     vocab = bm25.vocab
@@ -112,6 +116,8 @@ def features(question: str, best: extract.Candidate, paragraph_similarity: float
     raw = raw_words(question)
     focus = focus_word(raw)
     unknown = [n for n in named_terms(qn, raw) if n not in vocab and n[:-1] not in vocab]
+    if romanized is not None and not has_cjk(question):
+        unknown += [n for n in romanized_names(question) if not romanized.mentions(n)]
     cov_word = extract.coverage(para_norm, words)
     return {
         "n_terms": float(len(words)),
