@@ -80,9 +80,9 @@ def plot(report: dict[str, Any], path: str) -> None:
         bars = ax.bar(x + i * width, vals, width, label=m)
         ax.bar_label(bars, fmt="%.2f", fontsize=7)
     ax.set_xticks(x + width * (len(modes) - 1) / 2, keys)
-    ax.set_ylim(0, 1.08)
+    ax.set_ylim(0, 1.2)
     ax.set_title("eval: BM25 vs dense vs hybrid (overall)")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper center", ncol=3)  # above the bars, whatever their height
     fig.tight_layout()
     fmt = Path(path).suffix.lstrip(".") or "png"
     write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=110, format=fmt))
