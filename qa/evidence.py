@@ -2,9 +2,10 @@
 
 Overlap and embedding similarity say how close the span is to the question. The other
 features look for specific signs that the report cannot answer: a number the question names
-(a year, say) or a day (明天) that the cited paragraph lacks, a place or Latin name that no report
-mentions (in an English question, a pinyin name: qa/romanized.py), an asked-about thing (多少张**床位**) that no report mentions; a number in a unit
-other than the asked one does not count as the asked form. qa/confidence.py weighs them.
+(a year, say) or a day (明天) that the cited paragraph lacks, a place or Latin name that no
+report mentions (in an English question, a pinyin name: qa/romanized.py), an asked-about
+thing (多少张**床位**) that no report mentions; a number in a unit other than the asked one
+does not count as the asked form. qa/confidence.py weighs them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from qa import extract
+from qa import extract, forms
 from qa.indexer import lexical_text
 from qa.romanized import RomanizedCorpus, romanized_names
 from qa.sparse import SparseBM25
@@ -126,11 +127,11 @@ def features(question: str, best: extract.Candidate, paragraph_similarity: float
         "dense": paragraph_similarity,
         "span_sim": best.similarity,
         # A number, but not in the asked unit, does not count as the asked form.
-        "form": 0.0 if best.form_ok == extract.OTHER_UNIT else best.form_ok,
+        "form": 0.0 if best.form_ok == forms.OTHER_UNIT else best.form_ok,
         "missing_number": missing_numbers(question_numbers(qn), para_norm),
         "missing_name": 1.0 if unknown else 0.0,
         "focus_unknown": 1.0 if focus and not mentioned(focus, vocab) else 0.0,
         # A question of no recognised form (为什么, 怎么样) gets no evidence from the form:
         # how much of it the paragraph covers has to vouch for it instead.
-        "open_cov": cov_word if extract.question_form(question) == "other" else 0.0,
+        "open_cov": cov_word if forms.question_form(question) == "other" else 0.0,
     }

@@ -3,267 +3,23 @@
 Candidates are clauses, pairs of adjacent clauses and whole sentences of the top
 paragraphs. Each is scored by how much of the question it (and its sentence) covers, by
 its embedding similarity to the question, by whether it holds what the question's form asks
-for (多少 → a number, with the asked unit when there is one; 哪年 → a date; 哪些 → an
-enumeration; 谁 → a name), by its paragraph's retrieval score and rank, and by its length:
-a linear score whose weights are fitted on an eval set by eval/tune_spans.py.
+for (qa/forms.py: 多少 → a number in the asked unit, 哪年 → a date, 谁 → a person …), by its
+paragraph's retrieval score and rank, and by its length: a linear score whose weights are
+fitted on an eval set by eval/tune_spans.py.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from qa.config import SPAN_WEIGHTS
 from qa.documents import clauses, sentences
+from qa.forms import OTHER_UNIT, asked_units, has_form, question_form
 from qa.textnorm import normalize
-from qa.tokenize import raw_words
 from qa.types import Chunk, Span
 
-# ---------------------------------------------------------------- question form
-
-_FORMS: list[tuple[str, re.Pattern[str]]] = [
-    # “三河两湖”指的是哪三条河: what a quoted term stands for (see ``elaborates``)
-    ("term", re.compile(r"“[^”]{2,12}”.*(?:具体|指的?是|指什么|分别|哪些|哪几|哪[两三四五六七八九十]|"
-                        r"包括|包含|是什么|什么意思|内容)")),
-    # 哪几位 asks for people (a byline's names), not for an enumeration with 、.
-    ("person", re.compile(r"哪几位|哪些人")),
-    # 哪三条河 asks for three of them; English "which" asks for a list only before a plural.
-    ("list", re.compile(r"哪些|哪几(?!年)|哪[两三四五六七八九十]+[个条项家种座位所类大]|有什么|包括什么|"
-                        r"包含什么|都有|分别是|\bwhat are\b|\bwhich (?:two|three|four|five)\b|"
-                        r"\bwhich (?:\w+ )?(?!(?:was|has|does|is)\b)\w*[^s\W]s\b|^list\b|\blist (?:the|all)\b|"
-                        r"\bwhat (?:\w+ )?(?:areas|measures|steps)\b")),
-    ("date", re.compile(r"什么时候|何时|哪年|哪一年|几月|哪天|哪一天|日期|啥时候|\bwhen\b|what year|"
-                        r"which year")),
-    ("number", re.compile(
-        r"多少|几[个项名家台处条次年人位所辆座种批大万亿千百十成倍款度吨元米户岁天周级]|几$|几[？?]|多大|多高|多长|多久|多远|"
-        r"比例|百分之|百分比|增幅|\bhow (?:many|much|long|big|large)\b|what percent|"
-        r"\bnumber of\b|\bby how much\b|\bwhat (?:share|proportion|percentage)\b")),
-    # 区长叫什么名字 asks for a person's name, not any name.
-    ("person", re.compile(r"(?:长|书记|支书|主任|记者|通讯员|负责人|经理|专家)的?(?:叫什么|名字|姓名)")),
-    # 叫什么 asks for a name: of a person, or of an organisation, a project, a place (a
-    # quoted one: “1266”); 哪家报纸, 哪个单位, 谁家的 ask for an organisation's name.
-    ("name", re.compile(r"叫什么|什么名字|名称|哪一?家|谁家|哪一?个(?:单位|部门|机构|企业|公司|平台|媒体|网站|组织)|"
-                        r"\bwhat is the name\b|\bcalled\b")),
-    ("person", re.compile(r"谁|哪位|\bwho\b|姓名")),
-    ("place", re.compile(r"哪里|哪儿|在哪|什么地方|\bwhere\b|哪(?:个|条|座|一个|一条|一座)?"
-                         r"(?:街道|城市|路|镇|村|区|县|市|省)|\bwhich (?:\w+ )?(?:village|town|"
-                         r"district|city|county|province|street|road|lake|river)\b")),
-    # 怎样鼓励… asks for a method; …怎么样 (how is it going) does not.
-    ("method", re.compile(r"(?:怎样|如何|怎么)(?!样)(?=[\u4e00-\u9fff])|什么办法|什么方式|什么措施|"
-                          r"通过什么|\bhow (?:do|does|did|to)\b")),
-    # any other "which …" asks for one named thing
-    ("name", re.compile(r"\bwhich\b")),
-]
-
-_NUMBER = re.compile(
-    r"\d+(?:\.\d+)?\s*(?:%|[^\d\s，。、；：,.;:（）()“”\"]{0,4})"
-    # a lone 一 before a classifier is an article (一批, 一个), not a count
-    r"|(?!一[^一二三四五六七八九十两百千万])[一二三四五六七八九十两百千万]+"
-    r"[个项名家台处条次年人位所辆座种批大趟班列单艘架株栋幢层轮期]")
-_DIGITS = re.compile(r"\d+(?:\.\d+)?")
-_DATE = re.compile(r"\d{4}年(?:\d{1,2}月)?|\d{1,2}月\d{0,2}日?|[一二三四五六七八九十]+月|上半年|近年")
-_LIST = re.compile(r"、|（[^）]{2,}）|“[^”]+”.{0,6}“[^”]+”|[^，。；]{2,}(?:和|及|与)[^，。；]{2,}")
-_PERSON = re.compile(r"(?:记者|通讯员|书记|主任|区长|市长|总书记|专家)\s*[\u4e00-\u9fff]{2,3}"
-                     r"|[\u4e00-\u9fff]{2,3}(?:总书记|书记|同志)")
-_ORGANISATION = re.compile(r"[\u4e00-\u9fff]{2,12}(?:集团|公司|中心|学校|学院|医院|平台|网|园|基地|"
-                           r"工作站|协会|大会|工程|计划|行动|模式|报|电视台)")
-_PLACE = re.compile(r"[\u4e00-\u9fff]{1,8}(?:区|县|市|省|镇|村|街道|站|湖|山|路|园|中心)")
-_METHOD = re.compile(r"通过|采取|采用|依托|借助|利用|以[\u4e00-\u9fff]{1,12}(?:为|的)|实施|建立|推行|开展")
-#: what a name question is answered by: a person, an organisation, or a quoted name (“1266”).
-_NAME = re.compile(f"{_PERSON.pattern}|{_ORGANISATION.pattern}|“[^”]{{1,15}}”")
-_TYPE_PATTERN = {"number": _NUMBER, "date": _DATE, "list": _LIST, "person": _PERSON,
-                 "name": _NAME, "place": _PLACE, "method": _METHOD}
-#: the unit a number question asks for (多少吨 → 吨) and what else may stand for it.
-_ASKED_UNIT = re.compile(
-    r"(?:多少|几)(人次|公里|公斤|平方米|平方公里|立方米|亩|公顷|"
-    r"[个项名家台处条次年人位所辆座种批吨度元米倍户钱岁张斤场届级趟班列单艘架株栋幢层轮期%])")
-#: the kind of place a place question names (哪条路 → 路, 哪个街道 → 街道, 哪座城市 → 市).
-_ASKED_PLACE = re.compile(r"哪(?:个|条|座|一个|一条|一座|家)?(街道|城市|路|镇|村|区|县|市|省|湖|山|园)")
-#: classifiers a count is given in: 多少个 is answered by 36个, 205项 or 5814户, not 70.8亿元.
-_COUNT_UNITS = tuple("个项名家台处条次人位所辆座种批户张场届间套件份篇本块棵头只支趟班列单艘架株栋幢层轮期")
-_UNIT_ALIASES = {"钱": ("元",), "人": ("人", "名"), "名": ("名", "人"), "位": ("位", "名", "人"),
-                 "平方米": ("平方米", "平方公里", "亩", "公顷"), "亩": ("亩", "平方米", "公顷")}
-_AREA = ("平方米", "平方公里", "亩", "公顷")
-_LENGTH = ("米", "公里", "千米")
-#: quantities whose unit goes without saying (总投资是多少 → an amount in 元).
-_QUANTITY_UNITS = (("投资", ("元",)), ("资金", ("元",)), ("收入", ("元",)), ("产值", ("元",)),
-                   ("gdp", ("元",)), ("生产总值", ("元",)), ("价格", ("元",)), ("金额", ("元",)),
-                   ("费用", ("元",)), ("经费", ("元",)), ("成本", ("元",)),
-                   ("面积", _AREA), ("库容", ("立方米",)), ("容量", ("立方米",)),
-                   ("人口", ("人",)),
-                   ("长度", _LENGTH), ("全长", _LENGTH), ("距离", _LENGTH), ("增长", ("%",)),
-                   ("增速", ("%",)), ("比例", ("%",)), ("比重", ("%",)))
-
 _TRIM = "，,：:；;。！？!?、 \t\r\n\u3000"
-_QUOTED_NUMBER = re.compile(r"“[\d.]+”")
-
-
-def question_form(question: str) -> str:
-    """What the question asks for: term (what a quoted term stands for), list, date, number,
-    name, person, place, method or other."""
-    q = normalize(question)
-    for name, pattern in _FORMS:
-        if pattern.search(q):
-            return name
-    return "other"
-
-
-def asked_term(question: str) -> tuple[str, ...]:
-    """The quoted terms of a question (“三河两湖”)."""
-    return tuple(re.findall(r"“([^”]{2,12})”", normalize(question)))
-
-
-def elaborates(text: str, term: str) -> bool:
-    """Does ``text`` say what ``term`` stands for: a bracket or 即/包括/：right after it
-    (“六攻”（攻集群、攻平台…）), or an enumeration just before it in the same clause
-    (产业数字化转型和“新六产”融合发展双轮驱动)? A report that only names the term does not."""
-    t = re.escape(term)
-    return (re.search(rf"{t}”?\s*(?:[（(:：]|，?即|包括|是指|指的是|分别是)", text) is not None
-            or re.search(rf"(?:、|和|及|与)[^，。；]*?{t}", text) is not None)
-
-
-def asked_unit(question: str) -> tuple[str, ...]:
-    """The units acceptable for the asked number (empty when none is asked)."""
-    q = normalize(question)
-    if "百分" in q or "percent" in q:
-        return ("%",)
-    m = _ASKED_UNIT.search(q)
-    if m:
-        unit = m.group(1)
-        if unit == "个":  # the general measure word: 多少个人 asks for people, 多少个项目 for
-            # a count of anything (in any classifier), not an amount of money or area
-            return ("人", "名", "位") if q[m.end():m.end() + 1] == "人" else _COUNT_UNITS
-        return _UNIT_ALIASES.get(unit, (unit,))
-    for word, units in _QUANTITY_UNITS:
-        if word in q:
-            return units
-    return _english_unit(q)
-
-
-#: what an English question counts or measures, in the units a Chinese report gives it in.
-_ENGLISH_UNITS = (
-    (re.compile(r"\b(?:share|proportion|percentage|rate)\b"), ("%",)),
-    (re.compile(r"\bhow many (?:\S+ )?(?:companies|enterprises|firms|businesses)\b"), ("家",)),
-    (re.compile(r"\bhow many (?:\S+ )?households\b"), ("户",)),
-    (re.compile(r"\bhow many (?:\S+ )?(?:people|persons|workers|residents|talents)\b"),
-     ("人", "名")),
-    (re.compile(r"\bhow many (?:\S+ )?(?:buses|vehicles|cars)\b"), ("辆",)),
-    (re.compile(r"\bhow many (?:\S+ )?(?:tons|tonnes)\b"), ("吨",)),
-    (re.compile(r"\bhow many (?:\S+ )?(?:kilometers|kilometres|km)\b"), ("公里",)),
-    (re.compile(r"\bhow many square\b|\barea\b"), _AREA),
-    (re.compile(r"\bhow much\b.*\b(?:money|cost|invest\w*|spen[dt]|funds?|worth|value|"
-                r"revenue|output|yuan)\b|\byuan\b"), ("元",)),
-    (re.compile(r"\bhow many\b"), _COUNT_UNITS),
-)
-
-
-def _english_unit(question_norm: str) -> tuple[str, ...]:
-    for pattern, units in _ENGLISH_UNITS:
-        if pattern.search(question_norm):
-            return units
-    return ()
-
-
-#: the kind of organisation a name question names (哪家公司 → a 公司 or 集团, not a 中心).
-_ASKED_KIND = re.compile(r"哪一?[家个所](公司|企业|集团|医院|学校|银行|媒体|报纸|报社|网站|平台)")
-_KINDS = {"公司": ("公司", "集团", "企业"), "企业": ("公司", "集团", "企业"),
-          "集团": ("集团", "公司"), "医院": ("医院", "中心"), "学校": ("学校", "学院", "学"),
-          "银行": ("银行",), "媒体": ("报", "台", "网", "媒"), "报纸": ("报",),
-          "报社": ("报",), "网站": ("网",), "平台": ("平台", "网")}
-
-
-def asked_kind(question: str) -> tuple[str, ...]:
-    """What the organisation asked for may be called (empty when the question does not
-    say)."""
-    m = _ASKED_KIND.search(normalize(question))
-    return _KINDS[m.group(1)] if m else ()
-
-
-_ROLE = re.compile(r"书记|支书|[区市县镇村局处科院校]长|主任|记者|通讯员|负责人|经理|董事长|专家")
-
-
-def asked_role(question: str) -> tuple[str, ...]:
-    """The role a person question names (区委书记是谁 → 区委书记, 党组织书记叫什么 →
-    党组织书记); empty when it names none. A person with another role (总书记) is not the
-    answer."""
-    words = raw_words(normalize(question))
-    for i, w in enumerate(words):
-        if _ROLE.search(w):
-            if _ROLE.fullmatch(w) and i > 0 and len(words[i - 1]) >= 2:
-                return (words[i - 1] + w,)  # 党组织 + 书记
-            return (w,)
-    return ()
-
-
-def asked_place(question: str) -> tuple[str, ...]:
-    """The kind of place asked for (empty when the question does not say)."""
-    m = _ASKED_PLACE.search(normalize(question))
-    if not m:
-        return ()
-    return ("市",) if m.group(1) == "城市" else (m.group(1),)
-
-
-_AFTER_NUMBER = re.compile(r"(?:[\d.]+|[一二三四五六七八九十两百千万]+)\s*(?:[万亿千百]|余|多)*")
-
-
-def _has_unit(found: str, unit: str, count: bool = False) -> bool:
-    """Is ``found`` (a number and what follows it) in ``unit``? 米 is a length: not the
-    米 of 平方米 or 立方米. A ``count`` (多少个) is given by a classifier right after the
-    number (36个, 1.1万户), not by one inside the next word (700贫困人口)."""
-    if count:
-        m = _AFTER_NUMBER.match(found)
-        return m is not None and found[m.end():m.end() + len(unit)] == unit
-    if unit == "米":
-        return re.search(r"(?<!平方)(?<!立方)米", found) is not None
-    return unit in found
-
-
-#: has_form's score for a number whose unit is not the one asked for.
-OTHER_UNIT = 0.6
-
-
-def has_form(text: str, form: str, question_norm: str = "",
-             units: tuple[str, ...] = ()) -> float:
-    """How well ``text`` holds something of the asked form that the question does not
-    already hold: 1 (with the asked unit), 0.6 (a number in another unit, a place or an
-    organisation of another kind), 0 (nothing, or no one in the asked role); 0.5 when the
-    question has no recognised form. ``units`` are what ``asked_unit``, ``asked_place``,
-    ``asked_kind`` or ``asked_role`` give for the form."""
-    if form == "term":
-        text = normalize(text)
-        return 1.0 if any(elaborates(text, t) for t in units) else 0.0
-    pattern = _TYPE_PATTERN.get(form)
-    if pattern is None:  # a question of no recognised form: no evidence either way
-        return 0.5
-    if form == "person" and units and not any(u in normalize(text) for u in units):
-        return 0.0  # not the person asked about (the role asked for is not there)
-    best = 0.0
-    text = normalize(text)
-    if form == "number":  # a number in quotes names something (the “1266” plan): no amount
-        text = _QUOTED_NUMBER.sub(lambda q: " " * len(q.group()), text)
-    pos = 0
-    while (m := pattern.search(text, pos)) is not None:
-        pos = m.end()
-        found = m.group().strip()
-        number = _DIGITS.match(found)
-        # What the question already states is no answer (its 12个 in 其中12个…完成投资70.8亿元).
-        if (number and re.search(rf"(?<![\d.]){re.escape(number.group())}(?![\d.])",
-                                 question_norm)) or found in question_norm:
-            if form in ("person", "name"):  # the asked role (党组织书记) may hide the
-                pos = m.start() + 1  # name after it (书记张三): look again one further on
-            continue
-        if form in ("number", "place", "name") and units:
-            count = units == _COUNT_UNITS
-            best = max(best, 1.0 if any(_has_unit(found, u, count) for u in units)
-                       else OTHER_UNIT)
-        else:
-            return 1.0
-    return best
-
-
-# ---------------------------------------------------------------- spans
-
 
 #: the features a candidate span is scored by (``span_features``), weighed by
 #: ``SPAN_WEIGHTS`` in qa/config.py (fitted by eval/tune_spans.py).
@@ -344,11 +100,7 @@ def span_features(question: str, paragraphs: list[tuple[Chunk, float]],
     0 and the similarity counts as ``foreign_similarity``.
     """
     form = question_form(question)
-    units = (asked_unit(question) if form == "number"
-             else asked_place(question) if form == "place"
-             else asked_role(question) if form == "person"
-             else asked_kind(question) if form == "name"
-             else asked_term(question) if form == "term" else ())
+    units = asked_units(question, form)
     qn = normalize(question)
     lex = 1.0 if lexical else 0.0
     out: list[tuple[Chunk, Span, dict[str, float]]] = []

@@ -1,0 +1,181 @@
+"""What a question asks for and whether a text holds it (qa/forms.py), on made-up text."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa import forms
+from qa.textnorm import normalize
+
+
+@pytest.mark.parametrize("question, form", [
+    ("签约了多少个项目？", "number"),
+    ("簽約了多少個項目？", "number"),
+    ("建了几个招商工作站？", "number"),
+    ("How many projects were signed?", "number"),
+    ("总书记是哪年视察三涧溪村的？", "date"),
+    ("什么时候完成目标？", "date"),
+    ("谁视察了三涧溪村？", "person"),
+    ("哪些龙头企业接通了断点？", "list"),
+    ("建立了哪几个招商工作站？", "list"),
+    ("章丘区在哪里？", "place"),
+    ("章丘区为什么要扛起两面大旗", "other"),
+    # 哪五种 asks for five of them (what a quoted term stands for: "term"); 哪几位 for
+    # people; 哪家 for an organisation
+    ("“五水共治”治的是哪五种水？", "term"),
+    ("要治理哪五种水？", "list"),
+    ("会议由哪几位专家主持？", "person"),
+    ("新闻是哪家报纸发的？", "name"),
+    ("项目由哪个单位承建？", "name"),
+    ("市长叫什么名字？", "person"),
+    ("那个计划叫什么？", "name"),
+    # English "which": a list only before a plural
+    ("Which companies moved to the park?", "list"),
+    ("Which two hospitals were built?", "list"),
+    ("Which platform was launched?", "name"),
+    ("Which process was used?", "name"),
+    ("Which town hosted the fair?", "place"),
+    ("Which year was the plan made?", "date"),
+    ("How many firms are on the emission-reduction list?", "number"),
+    ("List the three zones.", "list"),
+])
+def test_question_form(question, form):
+    assert forms.question_form(question) == form
+
+
+@pytest.mark.parametrize("question, units", [
+    # 个 is the general measure word: 36个, 5家, 160名 all count; 70.8亿元 is no count
+    ("签约了多少个项目？", forms._COUNT_UNITS),
+    ("派了多少个人？", ("人", "名", "位")),
+    ("日处理生活垃圾多少吨？", ("吨",)),
+    ("增长了百分之几？", ("%",)),
+    ("总投资是多少？", ("元",)),
+    ("引进了多少人才？", ("人", "名")),
+    ("完成了多少？", ()),
+    ("一共培训了多少人次？", ("人次",)),
+    ("每天发多少趟车？", ("趟",)),
+    ("签约金额是多少？", ("元",)),
+    ("公园面积有多大？", forms._AREA),
+    # English questions, in the units a Chinese report answers them in
+    ("How many companies joined the list?", ("家",)),
+    ("What share of villages meet the standard?", ("%",)),
+    ("How many buses were bought?", ("辆",)),
+    ("How much did the hall cost?", ("元",)),
+    ("How many projects were signed?", forms._COUNT_UNITS),
+])
+def test_asked_unit(question, units):
+    assert forms.asked_unit(question) == units
+
+
+def test_a_count_is_not_answered_by_an_amount():
+    question = "老旧小区改造一共改了多少个小区？"
+    units = forms.asked_unit(question)
+    assert forms.has_form("改造小区26个", "number", question, units) == 1.0
+    assert forms.has_form("改造1500万平方米", "number", question, units) == forms.OTHER_UNIT
+    # a count is given by a classifier right after the number, not one inside the next word
+    assert forms.has_form("完成1.1万户入户核查", "number", question, units) == 1.0
+    assert forms.has_form("带动近700贫困人口就业", "number", question, units) == forms.OTHER_UNIT
+
+
+def test_a_unit_is_not_part_of_another():
+    area = forms.asked_unit("公园面积有多大？")
+    assert forms.has_form("水库扩容1500万立方米", "number", "", area) == forms.OTHER_UNIT
+    assert forms.has_form("公园占地300亩", "number", "", area) == 1.0
+    length = forms.asked_unit("全长是多少？")
+    assert forms.has_form("改造1500万平方米", "number", "", length) == forms.OTHER_UNIT
+    assert forms.has_form("全长12公里", "number", "", length) == 1.0
+    visits = forms.asked_unit("一共培训了多少人次？")
+    assert forms.has_form("带动700贫困人口就业", "number", "", visits) == forms.OTHER_UNIT
+
+
+def test_a_number_in_quotes_is_a_name_not_an_amount():
+    assert forms.has_form("完善全区“1266”工作思路", "number") == 0.0
+    assert forms.has_form("聚力“八大名品”培育", "number") == 1.0  # 八大 still counts
+
+
+def test_has_form():
+    q = normalize("签约了多少个项目？")
+    assert forms.has_form("签约项目36个", "number", q, ("个",)) == 1.0
+    assert forms.has_form("总投资364.2亿元", "number", q, ("个",)) == 0.6
+    assert forms.has_form("签约项目", "number", q, ("个",)) == 0.0
+    assert forms.has_form("2018年6月", "date") == 1.0
+    assert forms.has_form("高端制造、新材料、新医药", "list") == 1.0
+    assert forms.has_form("加强分类指导", "list") == 0.0
+    assert forms.has_form("推行并联审批和一业一证改革", "list") == 1.0  # two, joined by 和
+    # a number the question already holds is not an answer to it
+    q2 = normalize("2020年签约了多少个项目？")
+    assert forms.has_form("2020年", "number", q2, ("个",)) == 0.0
+
+
+def test_name_questions_want_a_name_not_a_restatement():
+    question = "新成立的幼教集团叫什么名字？"
+    assert forms.question_form(question) == "name"
+    qn = question
+    assert forms.has_form("成立青未了幼教集团", "name", qn) == 1.0
+    assert forms.has_form("教育资源更加优化", "name", qn) == 0.0
+    assert forms.has_form("幼教集团", "name", qn) == 0.0  # only what the question says
+    # a name in quotes is a name too (the “1266” work plan), and so is a newspaper
+    assert forms.has_form("完善全区“1266”工作思路", "name", "工作思路叫什么") == 1.0
+    assert forms.has_form("大众日报记者报道", "name", "哪家报纸") == 1.0
+
+
+def test_a_lone_one_before_a_classifier_is_no_count():
+    units = forms.asked_unit("一共建了几个站？")
+    assert forms.has_form("集中新上一批大项目", "number", "一共建了几个站", units) == 0.0
+    assert forms.has_form("建成十一个服务站", "number", "一共建了几个站", units) == 1.0
+
+
+def test_place_questions_name_the_kind_of_place():
+    question = "精神卫生中心设在章丘哪个街道？"
+    assert forms.question_form(question) == "place"
+    kind = forms.asked_place(question)
+    assert kind == ("街道",)
+    assert forms.has_form("推广官庄街道经验", "place", question, kind) == 1.0
+    # a 中心 is a place, but not the street asked for
+    assert forms.has_form("东部医疗中心基本建成", "place", question, kind) == forms.OTHER_UNIT
+    assert forms.asked_place("第二届儒商大会在哪座城市举办？") == ("市",)
+    assert forms.asked_place("章丘区在哪里？") == ()
+
+
+@pytest.mark.parametrize("question, role", [
+    ("镇党委书记是谁？", ("党委书记",)),
+    ("那个村的党组织书记叫什么名字？", ("党组织书记",)),
+    ("这篇报道的记者是谁？", ("记者",)),
+    ("谁视察了工地？", ()),
+])
+def test_asked_role(question, role):
+    assert forms.asked_role(question) == role
+
+
+def test_a_person_with_another_role_is_not_the_answer():
+    question = "那个村的党组织书记叫什么名字？"
+    role = forms.asked_role(question)
+    assert forms.question_form(question) == "person"
+    assert forms.has_form("习近平总书记视察该村时指出", "person", question, role) == 0.0
+    assert forms.has_form("村党组织书记张三介绍", "person", question, role) == 1.0
+    # 谁家的 asks for an organisation, whatever role the question names
+    assert forms.question_form("那个专家工作站是谁家的") == "name"
+
+
+def test_an_organisation_of_another_kind_is_a_weak_answer():
+    question = "这座电厂由哪家公司运营？"
+    kind = forms.asked_kind(question)
+    assert forms.question_form(question) == "name" and "公司" in kind
+    assert forms.has_form("由东方能源集团运营", "name", question, kind) == 1.0
+    assert forms.has_form("东部医疗中心基本建成", "name", question, kind) == forms.OTHER_UNIT
+    assert forms.asked_kind("新闻是哪家报纸发的？") == ("报",)
+    assert forms.asked_kind("签约的电商平台是哪家？") == ()  # any organisation will do
+
+
+def test_what_a_quoted_term_stands_for_must_be_said_not_just_named():
+    question = "“四个一批”具体指什么？"
+    assert forms.question_form(question) == "term"
+    terms = forms.asked_term(question)
+    assert terms == ("四个一批",)
+    said = "健全“四个一批”（签约一批、开工一批、投产一批、储备一批）推进机制"
+    assert forms.has_form(said, "term", question, terms) == 1.0
+    assert forms.has_form("健全“四个一批”推进机制", "term", question, terms) == 0.0
+    # an enumeration just before the term says it too
+    assert forms.elaborates("实施数字化转型和融合发展双轮驱动", "双轮驱动")
+    # a one-character quote (哪几个“有”) is no term: an enumeration answers it
+    assert forms.question_form("要实现哪几个“有”？") == "list"
