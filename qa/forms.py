@@ -16,9 +16,11 @@ from qa.textnorm import normalize
 from qa.tokenize import raw_words
 
 _FORMS: list[tuple[str, re.Pattern[str]]] = [
-    # “三河两湖”指的是哪三条河: what a quoted term stands for (see ``elaborates``)
-    ("term", re.compile(r"“[^”]{2,12}”.*(?:具体|指的?是|指什么|分别|哪些|哪几|哪[两三四五六七八九十]|"
-                        r"包括|包含|是什么|什么意思|内容)")),
+    # “三河两湖”指的是哪三条河: what a quoted term stands for (see ``elaborates``); not
+    # “X”是什么时候提出的 or “X”包括多少个项目, which ask for a date and a number.
+    ("term", re.compile(r"^(?!.*(?:多少|几[个项名家条]|什么时候|何时|哪一?年|谁|哪里|在哪))"
+                        r".*“[^”]{2,12}”.*(?:具体|指的?是|指什么|分别|哪些|哪几|"
+                        r"哪[两三四五六七八九十]|包括|包含|是什么|什么意思|内容)")),
     # 哪几位 asks for people (a byline's names), not for an enumeration with 、.
     ("person", re.compile(r"哪几位|哪些人")),
     # 哪三条河 asks for three of them; English "which" asks for a list only before a plural.

@@ -23,6 +23,8 @@ from qa.textnorm import normalize
     # 哪五种 asks for five of them (what a quoted term stands for: "term"); 哪几位 for
     # people; 哪家 for an organisation
     ("“五水共治”治的是哪五种水？", "term"),
+    ("“五水共治”是什么时候提出的？", "date"),
+    ("“五水共治”包括多少个项目？", "number"),
     ("要治理哪五种水？", "list"),
     ("会议由哪几位专家主持？", "person"),
     ("新闻是哪家报纸发的？", "name"),
