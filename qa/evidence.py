@@ -26,9 +26,10 @@ _PLACE_SUFFIX = ("区", "市", "县", "省", "镇", "州")
 _NOT_PLACE = frozenset("这个 那个 哪个 全 各 本 城 该 此 每 一个 城乡 示范 片".split())
 
 
-#: days named relative to the asker: a report written earlier says nothing about "tomorrow"
-#: unless its own text says 明天.
-_RELATIVE_DAY = re.compile(r"今天|明天|昨天|今晚|昨晚|后天|前天|下周|上周|本周|今日|明日|昨日")
+#: days (and coming months and years) named relative to the asker: a report written earlier
+#: says nothing about "tomorrow" or "next year" unless its own text says 明天 or 明年.
+_RELATIVE_DAY = re.compile(r"今天|明天|昨天|今晚|昨晚|后天|前天|下周|上周|本周|今日|明日|昨日|"
+                           r"明年|后年|下个月|下月")
 
 
 def question_numbers(question_norm: str) -> list[str]:

@@ -205,13 +205,15 @@ _AFTER_NUMBER = re.compile(r"(?:[\d.]+|[一二三四五六七八九十两百千�
 
 def _has_unit(found: str, unit: str, count: bool = False) -> bool:
     """Is ``found`` (a number and what follows it) in ``unit``? 米 is a length: not the
-    米 of 平方米 or 立方米. A ``count`` (多少个) is given by a classifier right after the
+    米 of 平方米 or 立方米; % may be 个百分点. A ``count`` (多少个) is given by a classifier right after the
     number (36个, 1.1万户), not by one inside the next word (700贫困人口)."""
     if count:
         m = _AFTER_NUMBER.match(found)
         return m is not None and found[m.end():m.end() + len(unit)] == unit
     if unit == "米":
         return re.search(r"(?<!平方)(?<!立方)米", found) is not None
+    if unit == "%":  # a share is also given in percentage points (超进度12个百分点)
+        return "%" in found or "百分点" in found
     return unit in found
 
 

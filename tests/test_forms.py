@@ -181,3 +181,10 @@ def test_what_a_quoted_term_stands_for_must_be_said_not_just_named():
     assert forms.elaborates("实施数字化转型和融合发展双轮驱动", "双轮驱动")
     # a one-character quote (哪几个“有”) is no term: an enumeration answers it
     assert forms.question_form("要实现哪几个“有”？") == "list"
+
+
+def test_a_share_may_be_given_in_percentage_points():
+    share = forms.asked_unit("超出进度多少个百分点？")
+    assert share == ("%",)
+    assert forms.has_form("超时间进度12个百分点", "number", "", share) == 1.0
+    assert forms.has_form("完成投资70.8亿元", "number", "", share) == forms.OTHER_UNIT
