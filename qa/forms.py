@@ -19,8 +19,9 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
     # “三河两湖”指的是哪三条河: what a quoted term stands for (see ``elaborates``); not
     # “X”是什么时候提出的 or “X”包括多少个项目, which ask for a date and a number.
     ("term", re.compile(r"^(?!.*(?:多少|几[个项名家条]|什么时候|何时|哪一?年|谁|哪里|在哪))"
-                        r".*“[^”]{2,12}”.*(?:具体|指的?是|指什么|分别|哪些|哪几|"
-                        r"哪[两三四五六七八九十]|包括|包含|是什么|什么意思|内容)")),
+                        r"(?:.*“[^”]{2,12}”.*(?:具体|指的?是|指什么|分别|哪些|哪几|"
+                        r"哪[两三四五六七八九十]|包括|包含|是什么|什么意思|内容)|"
+                        r".*(?:什么是|何为|何谓)“[^”]{2,12}”)")),
     # 哪几位 asks for people (a byline's names), not for an enumeration with 、.
     ("person", re.compile(r"哪几位|哪些人")),
     # 哪三条河 asks for three of them; English "which" asks for a list only before a plural.
@@ -60,7 +61,8 @@ _NUMBER = re.compile(
     r"[个项名家台处条次年人位所辆座种批大趟班列单艘架株栋幢层轮期]")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _DATE = re.compile(r"\d{4}年(?:\d{1,2}月)?|\d{1,2}月\d{0,2}日?|[一二三四五六七八九十]+月|上半年|近年")
-_LIST = re.compile(r"、|（[^）]{2,}）|“[^”]+”.{0,6}“[^”]+”|[^，。；]{2,}(?:和|及|与)[^，。；]{2,}")
+#: (matched against normalised text, where ，；（） are ,;() and 、。“” stay as they are)
+_LIST = re.compile(r"、|\([^)]{2,}\)|“[^”]+”.{0,6}“[^”]+”|[^,。;]{2,}(?:和|及|与)[^,。;]{2,}")
 _PERSON = re.compile(r"(?:记者|通讯员|书记|主任|区长|市长|总书记|专家)\s*[\u4e00-\u9fff]{2,3}"
                      r"|[\u4e00-\u9fff]{2,3}(?:总书记|书记|同志)")
 _ORGANISATION = re.compile(r"[\u4e00-\u9fff]{2,12}(?:集团|公司|中心|学校|学院|医院|平台|网|园|基地|"
@@ -114,9 +116,9 @@ def elaborates(text: str, term: str) -> bool:
     """Does ``text`` say what ``term`` stands for: a bracket or 即/包括/：right after it
     (“六攻”（攻集群、攻平台…）), or an enumeration just before it in the same clause
     (产业数字化转型和“新六产”融合发展双轮驱动)? A report that only names the term does not."""
-    t = re.escape(term)
-    return (re.search(rf"{t}”?\s*(?:[（(:：]|，?即|包括|是指|指的是|分别是)", text) is not None
-            or re.search(rf"(?:、|和|及|与)[^，。；]*?{t}", text) is not None)
+    text, t = normalize(text), re.escape(normalize(term))
+    return (re.search(rf"{t}”?\s*(?:[(:]|,?即|包括|是指|指的是|分别是)", text) is not None
+            or re.search(rf"(?:、|和|及|与)[^,。;]*?{t}", text) is not None)
 
 
 def asked_unit(question: str) -> tuple[str, ...]:

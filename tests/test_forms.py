@@ -23,6 +23,7 @@ from qa.textnorm import normalize
     # 哪五种 asks for five of them (what a quoted term stands for: "term"); 哪几位 for
     # people; 哪家 for an organisation
     ("“五水共治”治的是哪五种水？", "term"),
+    ("什么是“五水共治”？", "term"),
     ("“五水共治”是什么时候提出的？", "date"),
     ("“五水共治”包括多少个项目？", "number"),
     ("要治理哪五种水？", "list"),
@@ -179,6 +180,9 @@ def test_what_a_quoted_term_stands_for_must_be_said_not_just_named():
     assert forms.has_form("健全“四个一批”推进机制", "term", question, terms) == 0.0
     # an enumeration just before the term says it too
     assert forms.elaborates("实施数字化转型和融合发展双轮驱动", "双轮驱动")
+    # … in the same clause: not one that ends at a comma before it
+    assert not forms.elaborates("组织振兴与产业振兴两头，在打造齐鲁样板中凸显特色", "齐鲁样板")
+    assert forms.elaborates("打造“双招双引”，即招商引资、招才引智", "双招双引")
     # a one-character quote (哪几个“有”) is no term: an enumeration answers it
     assert forms.question_form("要实现哪几个“有”？") == "list"
 
