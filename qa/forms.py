@@ -54,11 +54,15 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
     ("name", re.compile(r"\bwhich\b")),
 ]
 
+#: classifiers a count is given in: 多少个 is answered by 36个, 205项 or 5814户, not 70.8亿元.
+_CLASSIFIERS = "个项名家台处条次人位所辆座种批户张场届间套件份篇本块棵头只支趟班列单艘架株栋幢层轮期"
+_COUNT_UNITS = tuple(_CLASSIFIERS)
 _NUMBER = re.compile(
     r"\d+(?:\.\d+)?\s*(?:%|[^\d\s，。、；：,.;:（）()“”\"]{0,4})"
-    # a lone 一 before a classifier is an article (一批, 一个), not a count
-    r"|(?!一[^一二三四五六七八九十两百千万])[一二三四五六七八九十两百千万]+"
-    r"[个项名家台处条次年人位所辆座种批大趟班列单艘架株栋幢层轮期]")
+    # a lone 一 before a classifier is an article (一批, 一个), not a count; nor is a bare
+    # 百, 千 or 万 (联百村, 带万户: a slogan's "hundreds"; a count says 一百)
+    r"|(?!一[^一二三四五六七八九十两百千万]|[百千万])[一二三四五六七八九十两百千万]+"
+    f"[{_CLASSIFIERS}年大]")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _DATE = re.compile(r"\d{4}年(?:\d{1,2}月)?|\d{1,2}月\d{0,2}日?|[一二三四五六七八九十]+月|上半年|近年")
 #: (matched against normalised text, where ，；（） are ,;() and 、。“” stay as they are)
@@ -75,16 +79,13 @@ _TYPE_PATTERN = {"number": _NUMBER, "date": _DATE, "list": _LIST, "person": _PER
                  "name": _NAME, "place": _PLACE, "method": _METHOD}
 #: the unit a number question asks for (多少吨 → 吨) and what else may stand for it.
 _ASKED_UNIT = re.compile(
-    r"(?:多少|几)(人次|公里|公斤|平方米|平方公里|立方米|亩|公顷|"
-    r"[个项名家台处条次年人位所辆座种批吨度元米倍户钱岁张斤场届级趟班列单艘架株栋幢层轮期%])")
+    f"(?:多少|几)(人次|公里|公斤|平方米|平方公里|立方米|亩|公顷|[{_CLASSIFIERS}年吨度元米倍钱岁斤级%])")
 #: the kind of place a place question names (哪条路 → 路, 哪个街道 → 街道, 哪座城市 → 市).
 _ASKED_PLACE = re.compile(r"哪(?:个|条|座|一个|一条|一座|家)?(街道|城市|路|镇|村|区|县|市|省|湖|山|园)")
-#: classifiers a count is given in: 多少个 is answered by 36个, 205项 or 5814户, not 70.8亿元.
-_COUNT_UNITS = tuple("个项名家台处条次人位所辆座种批户张场届间套件份篇本块棵头只支趟班列单艘架株栋幢层轮期")
-_UNIT_ALIASES = {"钱": ("元",), "人": ("人", "名"), "名": ("名", "人"), "位": ("位", "名", "人"),
-                 "平方米": ("平方米", "平方公里", "亩", "公顷"), "亩": ("亩", "平方米", "公顷")}
 _AREA = ("平方米", "平方公里", "亩", "公顷")
 _LENGTH = ("米", "公里", "千米")
+_UNIT_ALIASES = {"钱": ("元",), "人": ("人", "名"), "名": ("名", "人"), "位": ("位", "名", "人"),
+                 "平方米": _AREA, "平方公里": _AREA, "亩": _AREA, "公顷": _AREA}
 #: quantities whose unit goes without saying (总投资是多少 → an amount in 元).
 _QUANTITY_UNITS = (("投资", ("元",)), ("资金", ("元",)), ("收入", ("元",)), ("产值", ("元",)),
                    ("gdp", ("元",)), ("生产总值", ("元",)), ("价格", ("元",)), ("金额", ("元",)),

@@ -192,3 +192,9 @@ def test_a_share_may_be_given_in_percentage_points():
     assert share == ("%",)
     assert forms.has_form("超时间进度12个百分点", "number", "", share) == 1.0
     assert forms.has_form("完成投资70.8亿元", "number", "", share) == forms.OTHER_UNIT
+
+
+def test_a_slogans_hundreds_are_no_count():
+    units = forms.asked_unit("一共有多少户？")
+    assert forms.has_form("单位联百村、干部带万户", "number", "", units) == 0.0
+    assert forms.has_form("走访一万户", "number", "", units) == 1.0
