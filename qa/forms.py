@@ -231,16 +231,15 @@ def has_form(text: str, form: str, question_norm: str = "",
     organisation of another kind), 0 (nothing, or no one in the asked role); 0.5 when the
     question has no recognised form. ``units`` are what ``asked_unit``, ``asked_place``,
     ``asked_kind`` or ``asked_role`` give for the form."""
+    text = normalize(text)
     if form == "term":
-        text = normalize(text)
         return 1.0 if any(elaborates(text, t) for t in units) else 0.0
     pattern = _TYPE_PATTERN.get(form)
     if pattern is None:  # a question of no recognised form: no evidence either way
         return 0.5
-    if form == "person" and units and not any(u in normalize(text) for u in units):
+    if form == "person" and units and not any(u in text for u in units):
         return 0.0  # not the person asked about (the role asked for is not there)
     best = 0.0
-    text = normalize(text)
     if form == "number":  # a number in quotes names something (the “1266” plan): no amount
         text = _QUOTED_NUMBER.sub(lambda q: " " * len(q.group()), text)
     pos = 0
