@@ -66,7 +66,9 @@ _NUMBER = re.compile(
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _DATE = re.compile(r"\d{4}年(?:\d{1,2}月)?|\d{1,2}月\d{0,2}日?|[一二三四五六七八九十]+月|上半年|近年")
 #: (matched against normalised text, where ，；（） are ,;() and 、。“” stay as they are)
-_LIST = re.compile(r"、|\([^)]{2,}\)|“[^”]+”.{0,6}“[^”]+”|[^,。;]{2,}(?:和|及|与)[^,。;]{2,}")
+#: (two items joined by 和 are looked for within a clause, each side at least two characters:
+#: bounded, so that a long text without punctuation costs linear time)
+_LIST = re.compile(r"、|\([^)]{2,}\)|“[^”]+”.{0,6}“[^”]+”|[^,。;和及与]{2}(?:和|及|与)[^,。;]{2}")
 _PERSON = re.compile(r"(?:记者|通讯员|书记|主任|区长|市长|总书记|专家)\s*[\u4e00-\u9fff]{2,3}"
                      r"|[\u4e00-\u9fff]{2,3}(?:总书记|书记|同志)")
 _ORGANISATION = re.compile(r"[\u4e00-\u9fff]{2,12}(?:集团|公司|中心|学校|学院|医院|平台|网|园|基地|"
