@@ -108,7 +108,11 @@ def span_features(question: str, paragraphs: list[tuple[Chunk, float]],
         text = source_text(chunk.doc)
         pairs = candidate_spans(chunk, text)
         sims = similarity(chunk, [p[0] for p in pairs]) if similarity else [0.0] * len(pairs)
-        for (span, sent), sim in zip(pairs, sims):
+        scored = list(zip(pairs, sims))
+        # A span made only of the question's own words (a heading it names) tells nothing:
+        # it is no candidate, unless the question quotes the whole paragraph.
+        new = [(p, sim) for p, sim in scored if normalize(text[p[0].start:p[0].end]) not in qn]
+        for (span, sent), sim in new or scored:
             s_text = text[span.start:span.end]
             s_norm = normalize(s_text)
             ok = has_form(s_text, form, qn, units)
