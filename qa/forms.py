@@ -77,6 +77,11 @@ _PLACE = re.compile(r"[\u4e00-\u9fff]{1,8}(?:区|县|市|省|镇|村|街道|站|
 _METHOD = re.compile(r"通过|采取|采用|依托|借助|利用|以[\u4e00-\u9fff]{1,12}(?:为|的)|实施|建立|推行|开展")
 #: what a name question is answered by: a person, an organisation, or a quoted name (“1266”).
 _NAME = re.compile(f"{_PERSON.pattern}|{_ORGANISATION.pattern}|“[^”]{{1,15}}”")
+#: who did something, when a Chinese question names no role (谁下达的目标, 跟谁合作): a
+#: person, an organisation, or a government that decides or orders (济南市下达).
+_AGENT = re.compile(f"{_PERSON.pattern}|{_ORGANISATION.pattern}|"
+                    r"[\u4e00-\u9fff]{2,4}(?:省|市|区|县)(?:委|政府)?(?=下达|部署|要求|批准|授予|命名|"
+                    r"确定|发布|印发|主办|组织|牵头)")
 _TYPE_PATTERN = {"number": _NUMBER, "date": _DATE, "list": _LIST, "person": _PERSON,
                  "name": _NAME, "place": _PLACE, "method": _METHOD}
 #: the unit a number question asks for (多少吨 → 吨) and what else may stand for it.
@@ -241,6 +246,8 @@ def has_form(text: str, form: str, question_norm: str = "",
         return 0.5
     if form == "person" and units and not any(u in text for u in units):
         return 0.0  # not the person asked about (the role asked for is not there)
+    if form == "person" and not units and "谁" in question_norm:
+        pattern = _AGENT
     best = 0.0
     if form == "number":  # a number in quotes names something (the “1266” plan): no amount
         text = _QUOTED_NUMBER.sub(lambda q: " " * len(q.group()), text)

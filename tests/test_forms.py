@@ -160,6 +160,19 @@ def test_a_person_with_another_role_is_not_the_answer():
     assert forms.question_form("那个专家工作站是谁家的") == "name"
 
 
+def test_who_without_a_role_may_be_an_organisation_or_a_government():
+    for question, text in [("目标是谁下达的？", "提前完成省里市政府下达的目标"),
+                           ("平台是跟谁合作建的？", "联合东方物流平台，打造网上商城")]:
+        q = normalize(question)
+        assert forms.has_form(text, "person", q, forms.asked_role(question)) == 1.0
+    # … not a place named in passing, nor for a question naming a role or asked in English
+    assert forms.has_form("南山区建成了新工厂", "person", normalize("谁建的工厂？")) == 0.0
+    question = "这个学校的校长是谁？"
+    role = forms.asked_role(question)
+    assert forms.has_form("东城实验学校开工", "person", normalize(question), role) == 0.0
+    assert forms.has_form("东城实验学校开工", "person", normalize("Who runs the school?")) == 0.0
+
+
 def test_an_organisation_of_another_kind_is_a_weak_answer():
     question = "这座电厂由哪家公司运营？"
     kind = forms.asked_kind(question)
