@@ -25,7 +25,10 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
     # 哪几位 asks for people (a byline's names), not for an enumeration with 、.
     ("person", re.compile(r"哪几位|哪些人")),
     # 哪三条河 asks for three of them; English "which" asks for a list only before a plural.
-    ("list", re.compile(r"哪些|哪几(?!年)|哪[两三四五六七八九十]+[个条项家种座位所类大]|有什么|包括什么|"
+    # 有什么措施 asks for several; 有什么新变化 or 有什么意义 for a description.
+    ("list", re.compile(r"哪些|哪几(?!年)|哪[两三四五六七八九十]+[个条项家种座位所类大]|"
+                        r"有什么(?!新?(?:变化|作用|意义|特点|特色|影响|好处|成效|进展|动作|亮点|"
+                        r"不同|区别|机遇|目的))|包括什么|"
                         r"包含什么|都有|分别是|\bwhat are\b|\bwhich (?:two|three|four|five)\b|"
                         r"\bwhich (?:\w+ )?(?!(?:was|has|does|is)\b)\w*[^s\W]s\b|"
                         r"^list\b|\blist (?:the|all)\b|"

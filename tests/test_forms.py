@@ -27,6 +27,10 @@ from qa.textnorm import normalize
     ("“五水共治”是什么时候提出的？", "date"),
     ("“五水共治”包括多少个项目？", "number"),
     ("要治理哪五种水？", "list"),
+    ("采取了哪些措施？", "list"),
+    ("园区里有什么企业？", "list"),
+    ("婚礼风气有什么新变化？", "other"),  # a description, not an enumeration
+    ("这项改革有什么意义？", "other"),
     ("会议由哪几位专家主持？", "person"),
     ("新闻是哪家报纸发的？", "name"),
     ("项目由哪个单位承建？", "name"),
