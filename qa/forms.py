@@ -259,9 +259,11 @@ def has_form(text: str, form: str, question_norm: str = "",
         pos = m.end()
         found = m.group().strip()
         number = _DIGITS.match(found)
-        # What the question already states is no answer (its 12个 in 其中12个…完成投资70.8亿元).
+        # What the question already states is no answer (its 12个 in 其中12个…完成投资70.8亿元);
+        # an enumeration's 、 is no statement (the question may enumerate too).
+        restated = found in question_norm and found != "、"
         if (number and re.search(rf"(?<![\d.]){re.escape(number.group())}(?![\d.])",
-                                 question_norm)) or found in question_norm:
+                                 question_norm)) or restated:
             if form in ("person", "name"):  # the asked role (党组织书记) may hide the
                 pos = m.start() + 1  # name after it (书记张三): look again one further on
             continue

@@ -164,6 +164,12 @@ def test_a_person_with_another_role_is_not_the_answer():
     assert forms.question_form("那个专家工作站是谁家的") == "name"
 
 
+def test_a_question_that_enumerates_still_wants_an_enumeration():
+    question = normalize("办丧事、办婚礼有哪些新风？")
+    assert forms.has_form("白事简办、红事新办", "list", question) == 1.0
+    assert forms.has_form("移风易俗蔚然成风", "list", question) == 0.0
+
+
 def test_who_without_a_role_may_be_an_organisation_or_a_government():
     for question, text in [("目标是谁下达的？", "提前完成省里市政府下达的目标"),
                            ("平台是跟谁合作建的？", "联合东方物流平台，打造网上商城")]:
