@@ -77,7 +77,9 @@ _PERSON = re.compile(r"(?:记者|通讯员|书记|主任|区长|市长|总书记
 _ORGANISATION = re.compile(r"[\u4e00-\u9fff]{2,12}(?:集团|公司|中心|学校|学院|医院|平台|网|园|基地|"
                            r"工作站|协会|大会|工程|计划|行动|模式|报|电视台)")
 _PLACE = re.compile(r"[\u4e00-\u9fff]{1,8}(?:区|县|市|省|镇|村|街道|站|湖|山|路|园|中心)")
-_METHOD = re.compile(r"通过|采取|采用|依托|借助|利用|以[\u4e00-\u9fff]{1,12}(?:为|的)|实施|建立|推行|开展")
+#: (a policy is often named by a quoted slogan: “一链一策”打通堵点)
+_METHOD = re.compile(r"通过|采取|采用|依托|借助|利用|以[\u4e00-\u9fff]{1,12}(?:为|的)|实施|建立|推行|开展|"
+                     r"“[^”]{2,8}”")
 #: what a name question is answered by: a person, an organisation, or a quoted name (“1266”).
 _NAME = re.compile(f"{_PERSON.pattern}|{_ORGANISATION.pattern}|“[^”]{{1,15}}”")
 #: who did something, when a Chinese question names no role (谁下达的目标, 跟谁合作): a

@@ -170,6 +170,14 @@ def test_a_question_that_enumerates_still_wants_an_enumeration():
     assert forms.has_form("移风易俗蔚然成风", "list", question) == 0.0
 
 
+def test_a_method_is_a_means_or_a_named_policy():
+    question = normalize("卡壳的环节是怎么疏通的？")
+    assert forms.question_form(question) == "method"
+    assert forms.has_form("通过集中采购降低成本", "method", question) == 1.0
+    assert forms.has_form("“一企一策”打通堵点", "method", question) == 1.0
+    assert forms.has_form("企业接通了断点", "method", question) == 0.0
+
+
 def test_who_without_a_role_may_be_an_organisation_or_a_government():
     for question, text in [("目标是谁下达的？", "提前完成省里市政府下达的目标"),
                            ("平台是跟谁合作建的？", "联合东方物流平台，打造网上商城")]:
