@@ -3,7 +3,7 @@
 多少 asks for a number (in the asked unit: 多少个 a count, 多少人次, 面积 an area; "how many
 companies" 家), 哪年 for a date, 哪些 for an enumeration, 谁 for a person (in the role the
 question names: 区委书记), 叫什么 or 哪家公司 for a name (of the kind named), 哪里 for a
-place, 怎样 for a method, and “X”具体指什么 for a text that says what X stands for. The
+place, 怎样 for a method, 干啥的 for a purpose, and “X”具体指什么 for a text that says what X stands for. The
 extractor (qa/extract.py) prefers spans that hold the asked thing, and the confidence model
 (qa/evidence.py) counts it as evidence.
 """
@@ -53,6 +53,9 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
     # 怎样鼓励… asks for a method; …怎么样 (how is it going) does not.
     ("method", re.compile(r"(?:怎样|如何|怎么)(?!样)(?=[\u4e00-\u9fff])|什么办法|什么方式|什么措施|"
                           r"通过什么|\bhow (?:do|does|did|to)\b")),
+    # 干啥的 / 目的是什么 asks what a measure is for.
+    ("purpose", re.compile(r"干啥的|干什么的|做什么的|是干嘛|目的|为了什么|有什么用|起什么作用|"
+                           r"作用是什么|\bwhat (?:is|was|are) (?:it|they|the \w+) for\b|\bpurpose\b")),
     # any other "which …" asks for one named thing
     ("name", re.compile(r"\bwhich\b")),
 ]
@@ -80,6 +83,8 @@ _PLACE = re.compile(r"[\u4e00-\u9fff]{1,8}(?:区|县|市|省|镇|村|街道|站|
 #: (a policy is often named by a quoted slogan: “一链一策”打通堵点)
 _METHOD = re.compile(r"通过|采取|采用|依托|借助|利用|以[\u4e00-\u9fff]{1,12}(?:为|的)|实施|建立|推行|开展|"
                      r"“[^”]{2,8}”")
+#: what a measure is for: to encourage, to ensure, to help … someone do something.
+_PURPOSE = re.compile(r"激励|鼓励|引导|促进|推动|确保|保障|为了|旨在|以便|用于|助力|带动|帮助|让|使")
 #: what a name question is answered by: a person, an organisation, or a quoted name (“1266”).
 _NAME = re.compile(f"{_PERSON.pattern}|{_ORGANISATION.pattern}|“[^”]{{1,15}}”")
 #: who did something, when a Chinese question names no role (谁下达的目标, 跟谁合作): a
@@ -88,7 +93,7 @@ _AGENT = re.compile(f"{_PERSON.pattern}|{_ORGANISATION.pattern}|"
                     r"[\u4e00-\u9fff]{2,4}(?:省|市|区|县)(?:委|政府)?(?=下达|部署|要求|批准|授予|命名|"
                     r"确定|发布|印发|主办|组织|牵头)")
 _TYPE_PATTERN = {"number": _NUMBER, "date": _DATE, "list": _LIST, "person": _PERSON,
-                 "name": _NAME, "place": _PLACE, "method": _METHOD}
+                 "name": _NAME, "place": _PLACE, "method": _METHOD, "purpose": _PURPOSE}
 #: the unit a number question asks for (多少吨 → 吨) and what else may stand for it.
 _ASKED_UNIT = re.compile(
     f"(?:多少|几)(人次|公里|公斤|平方米|平方公里|立方米|亩|公顷|[{_CLASSIFIERS}年吨度元米倍钱岁斤级%])")
@@ -112,7 +117,7 @@ _QUOTED_NUMBER = re.compile(r"“[\d.]+”")
 
 def question_form(question: str) -> str:
     """What the question asks for: term (what a quoted term stands for), list, date, number,
-    name, person, place, method or other."""
+    name, person, place, method, purpose or other."""
     q = normalize(question)
     for name, pattern in _FORMS:
         if pattern.search(q):

@@ -178,6 +178,13 @@ def test_a_method_is_a_means_or_a_named_policy():
     assert forms.has_form("企业接通了断点", "method", question) == 0.0
 
 
+def test_a_purpose_question_wants_what_a_measure_is_for():
+    question = normalize("孝善补贴到底是干啥的？")
+    assert forms.question_form(question) == "purpose"
+    assert forms.has_form("激励子女主动承担赡养义务", "purpose", question) == 1.0
+    assert forms.has_form("创新实施孝善扶贫模式", "purpose", question) == 0.0
+
+
 def test_who_without_a_role_may_be_an_organisation_or_a_government():
     for question, text in [("目标是谁下达的？", "提前完成省里市政府下达的目标"),
                            ("平台是跟谁合作建的？", "联合东方物流平台，打造网上商城")]:
