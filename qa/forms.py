@@ -114,6 +114,18 @@ _QUANTITY_UNITS = (("投资", ("元",)), ("资金", ("元",)), ("收入", ("元"
 
 _QUOTED_NUMBER = re.compile(r"“[\d.]+”")
 
+#: the amounts of money a report gives many of (投资, 收入, 产值): a sum in 元 answers a
+#: question asking for one of them (…收入是多少) only where the text says it is that one.
+_ASKED_MONEY = re.compile(
+    "(" + "|".join(w for w, units in _QUANTITY_UNITS if units == ("元",)) + ")"
+    r"(?:额|总额|总量)?(?:是|为|有|达到|达|共|一共|总共|大概|大约)*(?:多少|几)")
+
+
+def _asked_money(question_norm: str, units: tuple[str, ...]) -> str:
+    """The amount of money a number question asks for (人均可支配收入是多少 → 收入), or ''."""
+    m = _ASKED_MONEY.search(question_norm) if units == ("元",) else None
+    return m.group(1) if m else ""
+
 
 def question_form(question: str) -> str:
     """What the question asks for: term (what a quoted term stands for), list, date, number,
@@ -280,6 +292,9 @@ def has_form(text: str, form: str, question_norm: str = "",
                        else OTHER_UNIT)
         else:
             return 1.0
+    money = _asked_money(question_norm, units) if form == "number" else ""
+    if money and money not in text:  # 总投资1.39亿元 is no 人均可支配收入
+        best = min(best, OTHER_UNIT)
     return best
 
 

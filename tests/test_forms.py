@@ -178,6 +178,19 @@ def test_a_method_is_a_means_or_a_named_policy():
     assert forms.has_form("企业接通了断点", "method", question) == 0.0
 
 
+def test_a_sum_of_money_must_be_the_asked_one():
+    question = normalize("全区的人均可支配收入是多少？")
+    units = forms.asked_units(question, "number")
+    assert units == ("元",)
+    assert forms.has_form("人均可支配收入达到3.2万元", "number", question, units) == 1.0
+    assert forms.has_form("累计实施项目141个，总投资1.39亿元", "number", question,
+                          units) == forms.OTHER_UNIT
+    # money named only as context (清查资金后追回了多少钱) asks for no particular sum
+    question = normalize("清查资金后追回了多少钱？")
+    units = forms.asked_units(question, "number")
+    assert forms.has_form("收回各类款项5814万元", "number", question, units) == 1.0
+
+
 def test_a_purpose_question_wants_what_a_measure_is_for():
     question = normalize("孝善补贴到底是干啥的？")
     assert forms.question_form(question) == "purpose"
