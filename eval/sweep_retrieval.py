@@ -3,8 +3,9 @@
     python eval/sweep_retrieval.py [eval/qa.jsonl] [--source seeds]
 
 Prints hit@1 and MRR of the evidence paragraph over the answerable questions for the BM25
-variants and token kinds (BM25 alone) and for the fusion weights and reciprocal-rank fusion
-(hybrid), and dense search by each paragraph's best span against its own vector: the
+variants and token kinds (BM25 alone), for the share of a paragraph's lexical score taken
+from its best sentence, for the fusion weights and reciprocal-rank fusion (hybrid), and
+dense search by each paragraph's best span against its own vector: the
 figures quoted in eval/README.md. Indexes are built in memory.
 """
 
@@ -54,6 +55,9 @@ def main() -> None:
         for ngram, kind in ((0, "words"), (1, "words + chars"), (2, "words + char bigrams")):
             show(f"BM25 {variant}, {kind}", replace(base, bm25_variant=variant, char_ngram=ngram),
                  "bm25")
+    for weight in (0.0, 0.3, 0.5, 0.7, 1.0):
+        for mode in ("bm25", "hybrid"):
+            show(f"best-sentence share {weight}", replace(base, sentence_weight=weight), mode)
     for weight in (0.3, 0.5, 0.6, 0.7, 0.8):
         show(f"weighted fusion, BM25 weight {weight}",
              replace(base, weight_bm25=weight, weight_dense=round(1 - weight, 2)), "hybrid")

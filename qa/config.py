@@ -57,6 +57,11 @@ class Settings:
     weight_bm25: float = 0.6
     weight_dense: float = 0.4
     rrf_k: int = 60
+    #: share of a paragraph's lexical score that comes from its best-matching sentence, for
+    #: corpora small enough to be searched span by span (the rest: the whole paragraph's
+    #: BM25). A question's terms together in one sentence say more than the same terms
+    #: spread over a long paragraph (eval/README.md).
+    sentence_weight: float = 0.7
     #: prior subtracted from the fused score of a minor or heading paragraph.
     minor_penalty: float = 0.15
     #: how many top paragraphs the extractor looks in.
@@ -106,6 +111,8 @@ class Settings:
             raise UsageError(f"fusion must be weighted or rrf, not {self.fusion!r}")
         if not 0.0 <= self.threshold <= 1.0:
             raise UsageError(f"threshold must lie in [0, 1], not {self.threshold}")
+        if not 0.0 <= self.sentence_weight <= 1.0:
+            raise UsageError(f"sentence_weight must lie in [0, 1], not {self.sentence_weight}")
 
 
 def available_cores() -> int:

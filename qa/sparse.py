@@ -130,3 +130,30 @@ def build_bm25(corpus: Iterable[list[str]], variant: str = "plus", k1: float = 1
     weights = csr.tocsc()
     del csr
     return SparseBM25(vocab, weights, np.asarray(base, dtype=np.float64), np.asarray(idf))
+
+
+@dataclass
+class SentenceBM25:
+    """BM25 over sentences, each belonging to a paragraph: scores a paragraph by its best
+    sentence, so that a question's terms found together count more than the same terms
+    spread over a long paragraph."""
+
+    bm25: SparseBM25
+    #: the paragraph (row) each sentence belongs to
+    owner: np.ndarray
+    n_paragraphs: int
+
+    def best(self, query_tokens: list[str]) -> np.ndarray:
+        """Each paragraph's best sentence score (0 for a paragraph without sentences)."""
+        out = np.zeros(self.n_paragraphs, dtype=np.float64)
+        np.maximum.at(out, self.owner, self.bm25.scores(query_tokens))
+        return out
+
+
+def build_sentence_bm25(sentences: list[tuple[int, list[str]]], n_paragraphs: int,
+                        variant: str = "plus", k1: float = 1.2, b: float = 0.75,
+                        delta: float = 1.0) -> SentenceBM25:
+    """``sentences`` are (paragraph row, tokens) pairs."""
+    bm25 = build_bm25((tokens for _, tokens in sentences), variant, k1, b, delta)
+    owner = np.array([row for row, _ in sentences], dtype=np.int64)
+    return SentenceBM25(bm25, owner, n_paragraphs)

@@ -215,3 +215,33 @@ def test_small_corpus_is_searched_by_best_span(assistant):
     assert best.dense == pytest.approx(float((spans @ qvec).max()), abs=1e-5)
     own = float(assistant.index.vectors[best.chunk_id] @ qvec)
     assert best.dense > own  # one clause matches better than the whole paragraph
+
+
+def test_terms_together_in_one_sentence_outrank_terms_spread_over_a_paragraph(tmp_path):
+    """The lexical score mixes in each paragraph's best sentence (``sentence_weight``)."""
+    from dataclasses import replace
+
+    from qa import load_assistant
+    from qa.config import Settings
+
+    spread = ("项目建设全面提速。项目审批时限压缩一半。签约仪式在城东举行。项目储备持续充实。"
+              "签约企业代表发言。项目专班定期调度。")
+    together = ("园区配套不断完善，道路、供水、供电、通信同步建设。标准厂房陆续交付使用，"
+                "服务中心挂牌运行，人才公寓投入使用，物流仓储规模扩大。全年新签约项目36个。"
+                "就业岗位明显增加，居民收入稳步提高，园区面貌焕然一新。")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "r.txt").write_text(f"园区建设\n\n{spread}\n\n{together}\n",
+                                             encoding="utf-8")
+    assistant = load_assistant(tmp_path / "src", tmp_path / "index", Settings(),
+                               log=lambda _m: None)
+    question = "签约了多少个项目？"
+
+    def top_text(settings: Settings) -> str:
+        from qa.assistant import Assistant
+
+        other = Assistant(assistant.index, assistant.encoder, settings)
+        return other.index.chunks[other.search(question, "bm25")[0].chunk_id].text
+
+    assert assistant.settings.sentence_weight > 0
+    assert top_text(assistant.settings) == together
+    assert top_text(replace(assistant.settings, sentence_weight=0.0)) == spread

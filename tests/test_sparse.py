@@ -12,7 +12,7 @@ from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 from qa.config import Settings
 from qa.documents import paragraphs, read_report
 from qa.indexer import lexical_text
-from qa.sparse import build_bm25
+from qa.sparse import build_bm25, build_sentence_bm25
 from qa.tokenize import tokenize
 
 SEED_FILE = next((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt"))
@@ -192,3 +192,12 @@ def test_empty_corpus_and_empty_paragraphs():
     mine = build_bm25(iter(corpus), "plus")
     expected = BM25Plus(corpus, k1=1.2, b=0.75, delta=1.0).get_scores(["a", "b"])
     assert np.allclose(mine.scores(["a", "b"]), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_sentence_bm25_scores_a_paragraph_by_its_best_sentence():
+    sentences = [(0, ["签约", "项目"]), (0, ["会议"]), (1, ["签约"]), (1, ["项目"])]
+    index = build_sentence_bm25(sentences, n_paragraphs=3)
+    each = build_bm25([tokens for _, tokens in sentences]).scores(["签约", "项目"])
+    best = index.best(["签约", "项目"])
+    assert best.tolist() == pytest.approx([max(each[0], each[1]), max(each[2], each[3]), 0.0])
+    assert best[0] > best[1]  # both terms in one sentence beat the same terms apart
