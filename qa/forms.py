@@ -292,10 +292,27 @@ def has_form(text: str, form: str, question_norm: str = "",
                        else OTHER_UNIT)
         else:
             return 1.0
+    if form == "number" and best < 1.0 and _counted_directly(text, question_norm):
+        return 1.0
     money = _asked_money(question_norm, units) if form == "number" else ""
     if money and money not in text:  # 总投资1.39亿元 is no 人均可支配收入
         best = min(best, OTHER_UNIT)
     return best
+
+
+_COUNTED = re.compile(f"(?:多少|几)[{_CLASSIFIERS}]([\u4e00-\u9fff]{{2,4}})")
+
+
+def _counted_directly(text: str, question_norm: str) -> bool:
+    """Does ``text`` count the asked thing with its noun right after the number, as
+    slogans do (多少条冲沟 → 两横五纵十二冲沟)?"""
+    m = _COUNTED.search(question_norm)
+    if not m:
+        return False
+    noun = next(iter(raw_words(m.group(1))), "")
+    return len(noun) >= 2 and re.search(
+        rf"(?<![\d一二三四五六七八九十两百千万])(?:\d+|[一二三四五六七八九十两百千万]+){noun}",
+        text) is not None
 
 
 def asked_units(question: str, form: str) -> tuple[str, ...]:

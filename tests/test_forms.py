@@ -178,6 +178,15 @@ def test_a_method_is_a_means_or_a_named_policy():
     assert forms.has_form("企业接通了断点", "method", question) == 0.0
 
 
+def test_a_count_may_put_its_noun_right_after_the_number():
+    question = normalize("规划了多少条冲沟？")
+    units = forms.asked_units(question, "number")
+    assert forms.has_form("“两横五纵十二冲沟”建设有序推进", "number", question, units) == 1.0
+    assert forms.has_form("冲沟治理有序推进", "number", question, units) == 0.0
+    # the noun counted is the asked one, not any noun after a number
+    assert forms.has_form("建成十二水库", "number", question, units) == 0.0
+
+
 def test_a_sum_of_money_must_be_the_asked_one():
     question = normalize("全区的人均可支配收入是多少？")
     units = forms.asked_units(question, "number")
