@@ -93,10 +93,9 @@ class Assistant:
         self.notices = list(notices or [])
         self._span_vectors: OrderedDict[int, np.ndarray] = OrderedDict()
         self._span_lock = threading.Lock()
-        self._span_matrix: tuple[np.ndarray, np.ndarray] | None = None
-        self._matrix_lock = threading.Lock()
-        self._romanized: RomanizedCorpus | None = None
-        self._sentences: SentenceBM25 | None = None
+        #: what a small corpus gets built once: span vectors, sentence BM25, pinyin
+        self._small_corpus: dict[str, Any] = {}
+        self._small_corpus_lock = threading.Lock()
 
     # ------------------------------------------------------------ public API
 
@@ -306,49 +305,47 @@ class Assistant:
         self._sentence_bm25()
         self._romanized_corpus()
 
-    def _romanized_corpus(self) -> RomanizedCorpus | None:
-        """The reports in pinyin, built once, for a corpus small enough to be searched span
-        by span (about a second per 60,000 characters); None for a larger one."""
-        if len(self.index.chunks) > _SPAN_SEARCH:
+    def _small_corpus_part(self, name: str, build: Callable[[], Any]) -> Any:
+        """What ``build`` gives, built once and kept, for a corpus small enough to be
+        searched span by span (``_SPAN_SEARCH`` paragraphs); None for a larger one."""
+        chunks = self.index.chunks
+        if not chunks or len(chunks) > _SPAN_SEARCH:
             return None
-        if self._romanized is None:
-            with self._matrix_lock:
-                if self._romanized is None:
-                    self._romanized = RomanizedCorpus(r.text for r in self.index.reports.values())
-        return self._romanized
+        if name not in self._small_corpus:
+            with self._small_corpus_lock:
+                if name not in self._small_corpus:
+                    self._small_corpus[name] = build()
+        return self._small_corpus[name]
+
+    def _romanized_corpus(self) -> RomanizedCorpus | None:
+        """The reports in pinyin (about a second per 60,000 characters)."""
+        return self._small_corpus_part(
+            "romanized", lambda: RomanizedCorpus(r.text for r in self.index.reports.values()))
 
     def _span_search_matrix(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(every span vector of the corpus, the row where each paragraph's spans start),
-        built once; None for a corpus too large to be searched span by span."""
-        chunks = self.index.chunks
-        if not chunks or len(chunks) > _SPAN_SEARCH:
-            return None
-        if self._span_matrix is None:
-            with self._matrix_lock:
-                if self._span_matrix is None:
-                    vectors = self._span_vectors_of(chunks)
-                    starts = np.cumsum([0] + [len(v) for v in vectors[:-1]])
-                    self._span_matrix = (np.vstack(vectors), starts)
-        return self._span_matrix
+        """(every span vector of the corpus, the row where each paragraph's spans start)."""
+
+        def build() -> tuple[np.ndarray, np.ndarray]:
+            vectors = self._span_vectors_of(self.index.chunks)
+            starts = np.cumsum([0] + [len(v) for v in vectors[:-1]])
+            return np.vstack(vectors), starts
+
+        return self._small_corpus_part("span_matrix", build)
 
     def _sentence_bm25(self) -> SentenceBM25 | None:
-        """BM25 over every sentence, built once, for a corpus small enough to be searched
-        span by span (``_SPAN_SEARCH``); None for a larger one."""
-        chunks = self.index.chunks
-        if not chunks or len(chunks) > _SPAN_SEARCH:
-            return None
-        if self._sentences is None:
-            with self._matrix_lock:
-                if self._sentences is None:
-                    s = self.settings
-                    pairs = []
-                    for row, chunk in enumerate(chunks):
-                        text = self.source_text(chunk.doc)
-                        pairs.extend((row, tokenize(text[sent.start:sent.end], s.char_ngram))
-                                     for sent in sentences(chunk))
-                    self._sentences = build_sentence_bm25(pairs, len(chunks), s.bm25_variant,
-                                                          s.bm25_k1, s.bm25_b, s.bm25_delta)
-        return self._sentences
+        """BM25 over every sentence of the corpus."""
+
+        def build() -> SentenceBM25:
+            s = self.settings
+            pairs = []
+            for row, chunk in enumerate(self.index.chunks):
+                text = self.source_text(chunk.doc)
+                pairs.extend((row, tokenize(text[sent.start:sent.end], s.char_ngram))
+                             for sent in sentences(chunk))
+            return build_sentence_bm25(pairs, len(self.index.chunks), s.bm25_variant,
+                                       s.bm25_k1, s.bm25_b, s.bm25_delta)
+
+        return self._small_corpus_part("sentence_bm25", build)
 
     def _confidence(self, f: dict[str, float]) -> float:
         if f["n_terms"] == 0:
