@@ -62,6 +62,7 @@ def test_question_form(question, form):
     ("一共培训了多少人次？", ("人次",)),
     ("每天发多少趟车？", ("趟",)),
     ("签约金额是多少？", ("元",)),
+    ("生产了多少价值的产品？", ("元",)),  # a value is a sum of money, not 八大名品
     ("公园面积有多大？", forms._AREA),
     # English questions, in the units a Chinese report answers them in
     ("How many companies joined the list?", ("家",)),
