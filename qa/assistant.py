@@ -18,10 +18,10 @@ import numpy as np
 from qa import confidence, evidence, extract
 from qa.config import Settings
 from qa.dense import Encoder
+from qa.documents import sentences
 from qa.errors import BadQuestion, IndexStoreError
 from qa.fuse import fuse, minmax
 from qa.indexer import Index, build_index
-from qa.documents import sentences
 from qa.romanized import RomanizedCorpus
 from qa.sparse import SentenceBM25, build_sentence_bm25
 from qa.store import (

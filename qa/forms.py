@@ -3,9 +3,9 @@
 多少 asks for a number (in the asked unit: 多少个 a count, 多少人次, 面积 an area; "how many
 companies" 家), 哪年 for a date, 哪些 for an enumeration, 谁 for a person (in the role the
 question names: 区委书记), 叫什么 or 哪家公司 for a name (of the kind named), 哪里 for a
-place, 怎样 for a method, 干啥的 for a purpose, and “X”具体指什么 for a text that says what X stands for. The
-extractor (qa/extract.py) prefers spans that hold the asked thing, and the confidence model
-(qa/evidence.py) counts it as evidence.
+place, 怎样 for a method, 干啥的 for a purpose, and “X”具体指什么 for a text that says what
+X stands for. The extractor (qa/extract.py) prefers spans that hold the asked thing, and the
+confidence model (qa/evidence.py) counts it as evidence.
 """
 
 from __future__ import annotations
@@ -314,7 +314,8 @@ def _counted_directly(text: str, question_norm: str) -> bool:
         return False
     noun = next(iter(raw_words(m.group(1))), "")
     return len(noun) >= 2 and re.search(
-        rf"(?<![\d一二三四五六七八九十两百千万])(?:\d+|[一二三四五六七八九十两百千万]+){noun}",
+        r"(?<![\d一二三四五六七八九十两百千万])(?:\d+|[一二三四五六七八九十两百千万]+)"
+        + re.escape(noun),
         text) is not None
 
 
