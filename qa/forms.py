@@ -54,7 +54,7 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
     ("method", re.compile(r"(?:怎样|如何|怎么)(?!样)(?=[\u4e00-\u9fff])|什么办法|什么方式|什么措施|"
                           r"通过什么|\bhow (?:do|does|did|to)\b")),
     # 干啥的 / 目的是什么 asks what a measure is for.
-    ("purpose", re.compile(r"干啥的|干什么的|做什么的|是干嘛|目的|为了什么|有什么用|起什么作用|"
+    ("purpose", re.compile(r"干啥的|干什么的|做什么的|是干嘛|目的(?!地)|为了什么|有什么用|起什么作用|"
                            r"作用是什么|\bwhat (?:is|was|are) (?:it|they|the \w+) for\b|\bpurpose\b")),
     # any other "which …" asks for one named thing
     ("name", re.compile(r"\bwhich\b")),
@@ -93,7 +93,7 @@ _AGENT = re.compile(f"{_PERSON.pattern}|{_ORGANISATION.pattern}|"
                     r"[\u4e00-\u9fff]{2,4}(?:省|市|区|县)(?:委|政府)?(?=下达|部署|要求|批准|授予|命名|"
                     r"确定|发布|印发|主办|组织|牵头)")
 _TYPE_PATTERN = {"number": _NUMBER, "date": _DATE, "list": _LIST, "person": _PERSON,
-                 "name": _NAME, "place": _PLACE, "method": _METHOD, "purpose": _PURPOSE}
+                 "name": _NAME, "place": _PLACE, "method": _METHOD}
 #: the unit a number question asks for (多少吨 → 吨) and what else may stand for it.
 _ASKED_UNIT = re.compile(
     f"(?:多少|几)(人次|公里|公斤|平方米|平方公里|立方米|亩|公顷|[{_CLASSIFIERS}年吨度元米倍钱岁斤级%])")
@@ -266,6 +266,8 @@ def has_form(text: str, form: str, question_norm: str = "",
     text = normalize(text)
     if form == "term":
         return 1.0 if any(elaborates(text, t) for t in units) else 0.0
+    if form == "purpose":  # a purpose may be told without these words: no evidence against
+        return 1.0 if _PURPOSE.search(text) else 0.5
     pattern = _TYPE_PATTERN.get(form)
     if pattern is None:  # a question of no recognised form: no evidence either way
         return 0.5

@@ -205,7 +205,9 @@ def test_a_purpose_question_wants_what_a_measure_is_for():
     question = normalize("孝善补贴到底是干啥的？")
     assert forms.question_form(question) == "purpose"
     assert forms.has_form("激励子女主动承担赡养义务", "purpose", question) == 1.0
-    assert forms.has_form("创新实施孝善扶贫模式", "purpose", question) == 0.0
+    # … preferred, but a span without such a word is no evidence against it
+    assert forms.has_form("创新实施孝善扶贫模式", "purpose", question) == 0.5
+    assert forms.question_form("这趟车的目的地是哪里？") == "place"
 
 
 def test_who_without_a_role_may_be_an_organisation_or_a_government():
