@@ -88,10 +88,13 @@ _PURPOSE = re.compile(r"激励|鼓励|引导|促进|推动|确保|保障|为了|
 #: what a name question is answered by: a person, an organisation, or a quoted name (“1266”).
 _NAME = re.compile(f"{_PERSON.pattern}|{_ORGANISATION.pattern}|“[^”]{{1,15}}”")
 #: who did something, when a Chinese question names no role (谁下达的目标, 跟谁合作): a
-#: person, an organisation, or a government that decides or orders (济南市下达).
-_AGENT = re.compile(f"{_PERSON.pattern}|{_ORGANISATION.pattern}|"
-                    r"[\u4e00-\u9fff]{2,4}(?:省|市|区|县)(?:委|政府)?(?=下达|部署|要求|批准|授予|命名|"
-                    r"确定|发布|印发|主办|组织|牵头)")
+#: person or an organisation that acts (not a 工程 or a 网) …
+_AGENT = re.compile(f"{_PERSON.pattern}|"
+                    r"[\u4e00-\u9fff]{2,12}(?:集团|公司|中心|学校|学院|大学|医院|平台|协会|银行|"
+                    r"研究院|研究所|工作站|电视台|报社|委员会|政府)")
+#: … or a government doing what the question asks about (谁下达的目标 → 济南市下达).
+_GOVERNMENT_ACTS = ("下达", "部署", "批准", "授予", "命名", "确定", "发布", "印发", "主办", "牵头")
+_GOVERNMENT = r"[\u4e00-\u9fff]{{1,3}}(?:省|市|区|县)(?:委|政府)?(?={})"
 _TYPE_PATTERN = {"number": _NUMBER, "date": _DATE, "list": _LIST, "person": _PERSON,
                  "name": _NAME, "place": _PLACE, "method": _METHOD}
 #: the unit a number question asks for (多少吨 → 吨) and what else may stand for it.
@@ -117,10 +120,13 @@ _QUANTITY_UNITS = (("投资", ("元",)), ("资金", ("元",)), ("收入", ("元"
 
 _QUOTED_NUMBER = re.compile(r"“[\d.]+”")
 
-#: the amounts of money a report gives many of (投资, 收入, 产值): a sum in 元 answers a
-#: question asking for one of them (…收入是多少) only where the text says it is that one.
+#: the named sums a report gives many of (投资, 收入, 产值): a sum in 元 answers a question
+#: asking for one of them (…收入是多少) only where the text says it is that one. Not the
+#: generic words (金额, 价值, 资金), which any sum may answer.
+_NAMED_SUMS = ("投资", "收入", "产值", "gdp", "生产总值", "营收", "销售额", "利润", "税收",
+               "预算", "融资", "贷款", "工资")
 _ASKED_MONEY = re.compile(
-    "(" + "|".join(w for w, units in _QUANTITY_UNITS if units == ("元",)) + ")"
+    "(" + "|".join(_NAMED_SUMS) + ")"
     r"(?:额|总额|总量)?(?:是|为|有|达到|达|共|一共|总共|大概|大约)*(?:多少|几)")
 
 
@@ -274,7 +280,9 @@ def has_form(text: str, form: str, question_norm: str = "",
     if form == "person" and units and not any(u in text for u in units):
         return 0.0  # not the person asked about (the role asked for is not there)
     if form == "person" and not units and "谁" in question_norm:
-        pattern = _AGENT
+        acts = [a for a in _GOVERNMENT_ACTS if a in question_norm]
+        pattern = (re.compile(f"{_AGENT.pattern}|{_GOVERNMENT.format('|'.join(acts))}")
+                   if acts else _AGENT)
     best = 0.0
     if form == "number":  # a number in quotes names something (the “1266” plan): no amount
         text = _QUOTED_NUMBER.sub(lambda q: " " * len(q.group()), text)

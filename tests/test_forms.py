@@ -195,6 +195,10 @@ def test_a_sum_of_money_must_be_the_asked_one():
     assert forms.has_form("人均可支配收入达到3.2万元", "number", question, units) == 1.0
     assert forms.has_form("累计实施项目141个，总投资1.39亿元", "number", question,
                           units) == forms.OTHER_UNIT
+    # a generic word (价值, 金额) may be answered by any sum
+    question = normalize("工业产值的价值有多少？")
+    units = forms.asked_units(question, "number")
+    assert forms.has_form("完成工业产值544.41亿元", "number", question, units) == 1.0
     # money named only as context (清查资金后追回了多少钱) asks for no particular sum
     question = normalize("清查资金后追回了多少钱？")
     units = forms.asked_units(question, "number")
@@ -215,8 +219,12 @@ def test_who_without_a_role_may_be_an_organisation_or_a_government():
                            ("平台是跟谁合作建的？", "联合东方物流平台，打造网上商城")]:
         q = normalize(question)
         assert forms.has_form(text, "person", q, forms.asked_role(question)) == 1.0
-    # … not a place named in passing, nor for a question naming a role or asked in English
+    # … not a place named in passing, nor a government doing something else, nor for a
+    # question naming a role or asked in English
     assert forms.has_form("南山区建成了新工厂", "person", normalize("谁建的工厂？")) == 0.0
+    assert forms.has_form("电厂投入运行，完成市里下达的目标", "person",
+                          normalize("谁负责电厂？")) == 0.0
+    assert forms.has_form("上线了大葱网", "person", normalize("谁建的网站？")) == 0.0
     question = "这个学校的校长是谁？"
     role = forms.asked_role(question)
     assert forms.has_form("东城实验学校开工", "person", normalize(question), role) == 0.0
