@@ -85,8 +85,11 @@ _METHOD = re.compile(r"通过|采取|采用|依托|借助|利用|以[\u4e00-\u9f
                      r"“[^”]{2,8}”")
 #: what a measure is for: to encourage, to ensure, to help … someone do something.
 _PURPOSE = re.compile(r"激励|鼓励|引导|促进|推动|确保|保障|为了|旨在|以便|用于|助力|带动|帮助|让|使")
-#: what a name question is answered by: a person, an organisation, or a quoted name (“1266”).
-_NAME = re.compile(f"{_PERSON.pattern}|{_ORGANISATION.pattern}|“[^”]{{1,15}}”")
+#: what a name question is answered by: a person, an organisation, a quoted name (“1266”),
+#: or names followed by their kind (重汽、圣泉等龙头企业).
+_NAMED_KIND = (r"[\u4e00-\u9fff]{2,6}(?:、[\u4e00-\u9fff]{2,6}){0,6}等[\u4e00-\u9fff]{0,4}?"
+               r"(?:企业|公司|集团|医院|学校|银行|平台|单位|机构|媒体)")
+_NAME = re.compile(f"{_PERSON.pattern}|{_ORGANISATION.pattern}|“[^”]{{1,15}}”|{_NAMED_KIND}")
 #: who did something, when a Chinese question names no role (谁下达的目标, 跟谁合作): a
 #: person or an organisation that acts (not a 工程 or a 网) …
 _AGENT = re.compile(f"{_PERSON.pattern}|"

@@ -231,6 +231,13 @@ def test_who_without_a_role_may_be_an_organisation_or_a_government():
     assert forms.has_form("东城实验学校开工", "person", normalize("Who runs the school?")) == 0.0
 
 
+def test_names_followed_by_their_kind_answer_a_name_question():
+    question = normalize("哪家企业被协助接通了断点？")
+    kind = forms.asked_kind(question)
+    assert forms.has_form("协助重汽、圣泉等龙头企业接通断点", "name", question, kind) == 1.0
+    assert forms.has_form("协助龙头企业接通断点", "name", question, kind) == 0.0
+
+
 def test_an_organisation_of_another_kind_is_a_weak_answer():
     question = "这座电厂由哪家公司运营？"
     kind = forms.asked_kind(question)
