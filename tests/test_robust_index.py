@@ -236,6 +236,10 @@ def test_bad_setting_in_the_environment(built, monkeypatch, capsys) -> None:
     monkeypatch.setenv("QA_THRESHOLD", "high")
     assert main(["ask", QUESTION, "--source", str(src), "--index", str(index)]) == 2
     assert capsys.readouterr().err.startswith("error: QA_THRESHOLD='high' is not a valid float")
+    monkeypatch.delenv("QA_THRESHOLD")
+    monkeypatch.setenv("QA_SENTENCE_WEIGHT", "1.5")
+    assert main(["ask", QUESTION, "--source", str(src), "--index", str(index)]) == 2
+    assert capsys.readouterr().err.startswith("error: sentence_weight must lie in [0, 1]")
 
 
 # ---------------------------------------------------------------------------- not writable
