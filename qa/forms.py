@@ -71,6 +71,10 @@ _NUMBER = re.compile(
     f"[{_CLASSIFIERS}年大]")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _DATE = re.compile(r"\d{4}年(?:\d{1,2}月)?|\d{1,2}月\d{0,2}日?|[一二三四五六七八九十]+月|上半年|近年")
+#: a time told relative to the report (即将通车, 年底前): it answers 什么时候 but not 哪一天,
+#: and only said of what the question names (see ``_relative_time``).
+_RELATIVE_TIME = re.compile(r"即将|将于|年底|年内|近期|近日|下半年")
+_EXACT_TIME = re.compile(r"哪一?天|哪一?年|几月|几号|日期|what year|which year|what date")
 #: (matched against normalised text, where ，；（） are ,;() and 、。“” stay as they are)
 #: (two items joined by 和 are looked for within a clause, each side at least two characters:
 #: bounded, so that a long text without punctuation costs linear time)
@@ -310,10 +314,27 @@ def has_form(text: str, form: str, question_norm: str = "",
             return 1.0
     if form == "number" and best < 1.0 and _counted_directly(text, question_norm):
         return 1.0
+    if form == "date" and best == 0.0 and _relative_time(text, question_norm):
+        return 1.0
     money = _asked_money(question_norm, units) if form == "number" else ""
     if money and money not in text:  # 总投资1.39亿元 is no 人均可支配收入
         best = min(best, OTHER_UNIT)
     return best
+
+
+def _relative_time(text: str, question_norm: str) -> bool:
+    """Does ``text`` say when relative to the report (即将通车) in a clause about what the
+    question names (three of the question's character pairs in the clause), for a question
+    that does not ask for an exact day or year?"""
+    if _EXACT_TIME.search(question_norm):
+        return False
+    asked = {question_norm[i:i + 2] for i in range(len(question_norm) - 1)}
+    for clause in re.split(r"[,;。，；]", text):
+        if _RELATIVE_TIME.search(clause):
+            shared = {clause[i:i + 2] for i in range(len(clause) - 1)} & asked
+            if len(shared) >= 3:
+                return True
+    return False
 
 
 _COUNTED = re.compile(f"(?:多少|几)[{_CLASSIFIERS}]([\u4e00-\u9fff]{{2,4}})")

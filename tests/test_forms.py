@@ -188,6 +188,15 @@ def test_a_count_may_put_its_noun_right_after_the_number():
     assert forms.has_form("建成十二水库", "number", question, units) == 0.0
 
 
+def test_a_relative_time_answers_when_if_said_of_what_is_asked():
+    question = normalize("东环段啥时候能通车？")
+    text = "胶济铁路建成投用，东环段即将通车，济莱高铁加快建设"
+    assert forms.has_form(text, "date", question) == 1.0
+    # … not when said of another road, nor for a question asking for the exact day
+    assert forms.has_form(text, "date", normalize("济莱高铁什么时候通车？")) == 0.0
+    assert forms.has_form(text, "date", normalize("东环段哪一天通车？")) == 0.0
+
+
 def test_a_sum_of_money_must_be_the_asked_one():
     question = normalize("全区的人均可支配收入是多少？")
     units = forms.asked_units(question, "number")
