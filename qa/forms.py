@@ -274,7 +274,8 @@ def has_form(text: str, form: str, question_norm: str = "",
     """How well ``text`` holds something of the asked form that the question does not
     already hold: 1 (with the asked unit), 0.6 (a number in another unit, a place or an
     organisation of another kind), 0 (nothing, or no one in the asked role); 0.5 when the
-    question has no recognised form. ``units`` are what ``asked_unit``, ``asked_place``,
+    question has no recognised form, or asks for a purpose the text does not mark (words
+    like 激励 are a sign, not a must). ``units`` are what ``asked_unit``, ``asked_place``,
     ``asked_kind`` or ``asked_role`` give for the form."""
     text = normalize(text)
     if form == "term":

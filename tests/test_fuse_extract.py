@@ -131,6 +131,18 @@ def test_best_span_follows_the_asked_unit(chunk):
     assert "120.5亿元" in answer and "58个" not in answer
 
 
+def test_a_span_of_only_the_questions_words_is_no_candidate(chunk):
+    text = _source(DOC)
+    question = "招商引资成效明显中签约了什么？"
+    spans = {text[s.start:s.end] for _, s, _ in
+             extract.span_features(question, [(chunk, 1.0)], _source, {"招商": 1.0})}
+    assert "招商引资成效明显" not in spans and "累计签约重点项目58个" in spans
+    # … unless the question quotes every span of the paragraph
+    spans = {text[s.start:s.end] for _, s, _ in
+             extract.span_features(PARAGRAPH, [(chunk, 1.0)], _source, {"招商": 1.0})}
+    assert "招商引资成效明显" in spans
+
+
 def test_best_spans_rank_paragraphs_best_first(chunk):
     other_text = "招商工作扎实推进，各项工作有序开展。"
     source = _source(DOC)
