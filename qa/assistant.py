@@ -42,13 +42,14 @@ _EXHAUSTIVE = 2000
 _CANDIDATES = 100
 #: paragraphs whose span vectors are kept in memory.
 _SPAN_CACHE = 5000
-#: corpora up to this many paragraphs get their span vectors computed at load time.
-_WARM_UP = 300
 #: corpora up to this many paragraphs are searched densely by each paragraph's best span
 #: (clause, pair of clauses or sentence) instead of the paragraph's own vector: every span
 #: is embedded once. A question matches one sentence better than the average of a
 #: paragraph (eval/README.md: dense hit@1 0.73 → 0.88).
 _SPAN_SEARCH = 300
+#: corpora up to this many paragraphs get what span search needs built at load time, not on
+#: the first question (0: always on the first question).
+_WARM_UP = _SPAN_SEARCH
 
 
 def _stderr(msg: str) -> None:
@@ -299,9 +300,9 @@ class Assistant:
         return [cached[c.id] for c in chunks]
 
     def warm_up(self) -> None:
-        """Embed every paragraph's candidate spans now (small corpora), not on first ask."""
-        if self._span_search_matrix() is None:
-            self._span_vectors_of(self.index.chunks[:_SPAN_CACHE])
+        """Build now, not on the first question, what a small corpus gets built once: its
+        span vectors, its sentence index and its pinyin (nothing for a larger corpus)."""
+        self._span_search_matrix()
         self._sentence_bm25()
         self._romanized_corpus()
 
