@@ -44,7 +44,6 @@ class Candidate:
     chunk: Chunk
     span: Span
     score: float
-    coverage: float
     form_ok: float
     similarity: float = 0.0
 
@@ -119,12 +118,11 @@ def span_features(question: str, paragraphs: list[tuple[Chunk, float]],
             # An answer tells something the question does not: a span that only restates
             # the question (a heading it names, say) is a poor answer however well it matches.
             novelty = sum(1 for ch in s_norm if ch not in qn) / max(1, len(s_norm))
-            local = coverage(s_norm, term_weights)
             out.append((chunk, span, {
                 "paragraph": para_score,
                 "top_paragraph": 1.0 if rank == 0 else 0.0,
                 "second_paragraph": 1.0 if rank == 1 else 0.0,
-                "local": lex * local,
+                "local": lex * coverage(s_norm, term_weights),
                 "context": lex * coverage(normalize(text[sent.start:sent.end]), term_weights),
                 "similarity": lex * float(sim),
                 "foreign_similarity": (1.0 - lex) * float(sim),
@@ -136,7 +134,6 @@ def span_features(question: str, paragraphs: list[tuple[Chunk, float]],
                 "restated": max(0.0, 0.4 - novelty),
                 # not scored, kept for the confidence model (qa/evidence.py)
                 "form_ok": ok,
-                "coverage": local,
                 "cosine": float(sim),
             }))
     return out
@@ -160,6 +157,5 @@ def best_spans(question: str, paragraphs: list[tuple[Chunk, float]],
                                         similarity, lexical, first_rank):
         score = span_score(f, weights)
         if chunk.id not in best or score > best[chunk.id].score:
-            best[chunk.id] = Candidate(chunk, span, score, f["coverage"], f["form_ok"],
-                                       f["cosine"])
+            best[chunk.id] = Candidate(chunk, span, score, f["form_ok"], f["cosine"])
     return sorted(best.values(), key=lambda c: -c.score)

@@ -120,7 +120,10 @@ def test_best_span_picks_the_clause_with_the_number(chunk):
     text = _source(DOC)
     answer = text[cand.span.start:cand.span.end]
     assert answer == "累计签约重点项目58个"
-    assert cand.form_ok == 1.0 and cand.coverage == 1.0
+    assert cand.form_ok == 1.0
+    features = {text[s.start:s.end]: f for _, s, f in
+                extract.span_features("签约了多少个重点项目？", [(chunk, 1.0)], _source, weights)}
+    assert features[answer]["local"] == 1.0  # every term of the question is in it
     assert cand.chunk is chunk
 
 
