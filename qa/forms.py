@@ -11,6 +11,7 @@ confidence model (qa/evidence.py) counts it as evidence.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from qa.textnorm import normalize
 from qa.tokenize import raw_words
@@ -113,25 +114,20 @@ _AREA = ("平方米", "平方公里", "亩", "公顷")
 _LENGTH = ("米", "公里", "千米")
 _UNIT_ALIASES = {"钱": ("元",), "人": ("人", "名"), "名": ("名", "人"), "位": ("位", "名", "人"),
                  "平方米": _AREA, "平方公里": _AREA, "亩": _AREA, "公顷": _AREA}
-#: quantities whose unit goes without saying (总投资是多少 → an amount in 元).
-_QUANTITY_UNITS = (("投资", ("元",)), ("资金", ("元",)), ("收入", ("元",)), ("产值", ("元",)),
-                   ("gdp", ("元",)), ("生产总值", ("元",)), ("价格", ("元",)), ("金额", ("元",)),
-                   ("费用", ("元",)), ("经费", ("元",)), ("成本", ("元",)),
-                   ("价值", ("元",)), ("营收", ("元",)), ("销售额", ("元",)), ("利润", ("元",)),
-                   ("税收", ("元",)), ("预算", ("元",)), ("补贴", ("元",)), ("融资", ("元",)),
-                   ("贷款", ("元",)), ("工资", ("元",)),
-                   ("面积", _AREA), ("库容", ("立方米",)), ("容量", ("立方米",)),
-                   ("人口", ("人",)),
-                   ("长度", _LENGTH), ("全长", _LENGTH), ("距离", _LENGTH), ("增长", ("%",)),
-                   ("增速", ("%",)), ("比例", ("%",)), ("比重", ("%",)))
-
-_QUOTED_NUMBER = re.compile(r"“[\d.]+”")
-
 #: the named sums a report gives many of (投资, 收入, 产值): a sum in 元 answers a question
-#: asking for one of them (…收入是多少) only where the text says it is that one. Not the
-#: generic words (金额, 价值, 资金), which any sum may answer.
+#: asking for one of them (…收入是多少) only where the text says it is that one; a generic
+#: word (金额, 价值, 资金) may be answered by any sum.
 _NAMED_SUMS = ("投资", "收入", "产值", "gdp", "生产总值", "营收", "销售额", "利润", "税收",
                "预算", "融资", "贷款", "工资")
+_ANY_SUM = ("资金", "价格", "金额", "费用", "经费", "成本", "价值", "补贴")
+#: quantities whose unit goes without saying (总投资是多少 → an amount in 元).
+_QUANTITY_UNITS = (tuple((word, ("元",)) for word in _NAMED_SUMS + _ANY_SUM)
+                   + (("面积", _AREA), ("库容", ("立方米",)), ("容量", ("立方米",)),
+                      ("人口", ("人",)), ("长度", _LENGTH), ("全长", _LENGTH),
+                      ("距离", _LENGTH), ("增长", ("%",)), ("增速", ("%",)), ("比例", ("%",)),
+                      ("比重", ("%",))))
+
+_QUOTED_NUMBER = re.compile(r"“[\d.]+”")
 _ASKED_MONEY = re.compile(
     "(" + "|".join(_NAMED_SUMS) + ")"
     r"(?:额|总额|总量)?(?:是|为|有|达到|达|共|一共|总共|大概|大约)*(?:多少|几)")
@@ -288,9 +284,7 @@ def has_form(text: str, form: str, question_norm: str = "",
     if form == "person" and units and not any(u in text for u in units):
         return 0.0  # not the person asked about (the role asked for is not there)
     if form == "person" and not units and "谁" in question_norm:
-        acts = [a for a in _GOVERNMENT_ACTS if a in question_norm]
-        pattern = (re.compile(f"{_AGENT.pattern}|{_GOVERNMENT.format('|'.join(acts))}")
-                   if acts else _AGENT)
+        pattern = _agent_pattern(question_norm)
     best = 0.0
     if form == "number":  # a number in quotes names something (the “1266” plan): no amount
         text = _QUOTED_NUMBER.sub(lambda q: " " * len(q.group()), text)
@@ -323,35 +317,55 @@ def has_form(text: str, form: str, question_norm: str = "",
     return best
 
 
+# What has_form needs to know of the question alone, worked out once per question, not
+# once per candidate span.
+
+
+@lru_cache(maxsize=256)
+def _agent_pattern(question_norm: str) -> re.Pattern[str]:
+    """Who may answer a 谁 question that names no role: ``_AGENT``, or a government doing
+    one of the ``_GOVERNMENT_ACTS`` the question names."""
+    acts = [a for a in _GOVERNMENT_ACTS if a in question_norm]
+    return re.compile(f"{_AGENT.pattern}|{_GOVERNMENT.format('|'.join(acts))}") if acts else _AGENT
+
+
+@lru_cache(maxsize=256)
+def _character_pairs(text: str) -> frozenset[str]:
+    return frozenset(text[i:i + 2] for i in range(len(text) - 1))
+
+
 def _relative_time(text: str, question_norm: str) -> bool:
     """Does ``text`` say when relative to the report (即将通车) in a clause about what the
     question names (three of the question's character pairs in the clause), for a question
     that does not ask for an exact day or year?"""
     if _EXACT_TIME.search(question_norm):
         return False
-    asked = {question_norm[i:i + 2] for i in range(len(question_norm) - 1)}
-    for clause in re.split(r"[,;。，；]", text):
-        if _RELATIVE_TIME.search(clause):
-            shared = {clause[i:i + 2] for i in range(len(clause) - 1)} & asked
-            if len(shared) >= 3:
-                return True
-    return False
+    asked = _character_pairs(question_norm)
+    return any(_RELATIVE_TIME.search(clause)
+               and len({clause[i:i + 2] for i in range(len(clause) - 1)} & asked) >= 3
+               for clause in re.split(r"[,;。，；]", text))
 
 
 _COUNTED = re.compile(f"(?:多少|几)[{_CLASSIFIERS}]([\u4e00-\u9fff]{{2,4}})")
 
 
+@lru_cache(maxsize=256)
+def _counted_noun(question_norm: str) -> re.Pattern[str] | None:
+    """A number with the noun a count question counts right after it (多少条冲沟 → 十二冲沟),
+    or None when the question names no such noun."""
+    m = _COUNTED.search(question_norm)
+    noun = next(iter(raw_words(m.group(1))), "") if m else ""
+    if len(noun) < 2:
+        return None
+    return re.compile(r"(?<![\d一二三四五六七八九十两百千万])(?:\d+|[一二三四五六七八九十两百千万]+)"
+                      + re.escape(noun))
+
+
 def _counted_directly(text: str, question_norm: str) -> bool:
     """Does ``text`` count the asked thing with its noun right after the number, as
     slogans do (多少条冲沟 → 两横五纵十二冲沟)?"""
-    m = _COUNTED.search(question_norm)
-    if not m:
-        return False
-    noun = next(iter(raw_words(m.group(1))), "")
-    return len(noun) >= 2 and re.search(
-        r"(?<![\d一二三四五六七八九十两百千万])(?:\d+|[一二三四五六七八九十两百千万]+)"
-        + re.escape(noun),
-        text) is not None
+    pattern = _counted_noun(question_norm)
+    return pattern is not None and pattern.search(text) is not None
 
 
 def asked_units(question: str, form: str) -> tuple[str, ...]:
