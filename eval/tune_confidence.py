@@ -49,6 +49,11 @@ def main() -> None:
                          "0.04: a margin under the 5%% the product promises)")
     ap.add_argument("--l2", type=float, default=0.002, help="L2 penalty of the fit")
     ap.add_argument("--check", help="a second eval set to score the fitted model on")
+    ap.add_argument("--refit", choices=("chinese", "foreign"), action="append",
+                    help="refit only this model (repeatable); the other keeps its shipped "
+                         "weights. Default: both")
+    ap.add_argument("--keep-threshold", action="store_true",
+                    help="score at the shipped threshold instead of choosing one")
     args = ap.parse_args()
     assistant = load_assistant(args.source, args.index)
     items = load_eval_set(args.file)
@@ -57,6 +62,10 @@ def main() -> None:
     weights: dict[str, dict[str, float]] = {}
     for name in ("chinese", "foreign"):
         mine = [i for i in usable if model_for(feats[i])[0] == name]
+        if args.refit and name not in args.refit:
+            weights[name] = dict(assistant.settings.confidence_weights[name])
+            print(f"{name}: weights kept as shipped")
+            continue
         if len({labels[i] for i in mine}) < 2:  # nothing to tell apart: keep what ships
             weights[name] = dict(assistant.settings.confidence_weights[name])
             print(f"{name}: {len(mine)} questions, not both kinds; weights kept as shipped")
@@ -68,7 +77,8 @@ def main() -> None:
         weights[name] = {"bias": round(float(w[0]), 3)}
         weights[name].update({k: round(float(v), 3) for k, v in zip(keys, w[1:])})
         print(f"{name}: {len(mine)} questions, {int(y.sum())} answerable")
-    threshold = choose_threshold(_rows(feats, labels, weights), args.max_false_abstention)
+    threshold = (assistant.settings.threshold if args.keep_threshold else
+                 choose_threshold(_rows(feats, labels, weights), args.max_false_abstention))
     print(json.dumps({"weights": weights, "threshold": round(threshold, 3),
                       **_rates(_rows(feats, labels, weights), threshold)}, indent=1))
     # a refit minimises the logistic loss, not the abstentions at the cap: compare

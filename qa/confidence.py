@@ -17,9 +17,10 @@ import math
 FEATURES = ("cov_word", "span_sim", "form", "open_cov", "missing_number", "missing_name",
             "focus_unknown")
 #: a question in another language shares no words with the report: only the encoder's
-#: similarities can vouch for it; a number it names (a year) and a pinyin name the reports
-#: never mention (Licheng, qa/romanized.py) can speak against it.
-FOREIGN_FEATURES = ("dense", "span_sim", "missing_number", "missing_name")
+#: similarities and the asked form (who → a person's name, how many → a count) can vouch
+#: for it; a number it names (a year) and a pinyin name the reports never mention
+#: (Licheng, qa/romanized.py) can speak against it.
+FOREIGN_FEATURES = ("dense", "span_sim", "missing_form", "missing_number", "missing_name")
 
 
 def model_for(features: dict[str, float]) -> tuple[str, tuple[str, ...]]:

@@ -22,8 +22,8 @@ CONFIDENCE_WEIGHTS = {
     "chinese": {"bias": -3.069, "cov_word": 0.651, "span_sim": 2.19, "form": 2.946,
                 "open_cov": 3.245, "missing_number": -3.124, "missing_name": -3.278,
                 "focus_unknown": -1.256},
-    "foreign": {"bias": -2.843, "dense": 4.395, "span_sim": 4.209, "missing_number": -1.863,
-                "missing_name": -3.059},
+    "foreign": {"bias": -2.985, "dense": 5.362, "span_sim": 4.544, "missing_form": -4.414,
+                "missing_number": -2.945, "missing_name": -4.443},
 }
 
 #: weights of the span features of qa/extract.py, fitted by eval/tune_spans.py.

@@ -129,6 +129,8 @@ def features(question: str, best: extract.Candidate, paragraph_similarity: float
         "span_sim": best.similarity,
         # A number, but not in the asked unit, does not count as the asked form.
         "form": 0.0 if best.form_ok == forms.OTHER_UNIT else best.form_ok,
+        # A question of a recognised form (who, how many) whose span holds no such thing.
+        "missing_form": 1.0 if best.form_ok in (0.0, forms.OTHER_UNIT) else 0.0,
         "missing_number": missing_numbers(question_numbers(qn), para_norm),
         "missing_name": 1.0 if unknown else 0.0,
         "focus_unknown": 1.0 if focus and not mentioned(focus, vocab) else 0.0,

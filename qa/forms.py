@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 
 from qa.textnorm import normalize
-from qa.tokenize import raw_words
+from qa.tokenize import person_names, raw_words
 
 _FORMS: list[tuple[str, re.Pattern[str]]] = [
     # “三河两湖”指的是哪三条河: what a quoted term stands for (see ``elaborates``); not
@@ -296,6 +296,9 @@ def has_form(text: str, form: str, question_norm: str = "",
         # What the question already states is no answer (its 12个 in 其中12个…完成投资70.8亿元);
         # an enumeration's 、 is no statement (the question may enumerate too).
         restated = found in question_norm and found != "、"
+        if form == "person" and _PERSON.fullmatch(found) and not _names_someone(found):
+            pos = m.start() + 1  # a role and no one's name (找记者 上壹点, 党组织书记)
+            continue
         if (number and re.search(rf"(?<![\d.]){re.escape(number.group())}(?![\d.])",
                                  question_norm)) or restated:
             if form in ("person", "name"):  # the asked role (党组织书记) may hide the
@@ -315,6 +318,12 @@ def has_form(text: str, form: str, question_norm: str = "",
     if money and money not in text:  # 总投资1.39亿元 is no 人均可支配收入
         best = min(best, OTHER_UNIT)
     return best
+
+
+def _names_someone(found: str) -> bool:
+    """Does a role-and-name match (记者 支倩倩, 习近平总书记) hold a person's name, beside
+    the role itself?"""
+    return any(not _ROLE.search(name) for name in person_names(found))
 
 
 # What has_form needs to know of the question alone, worked out once per question, not

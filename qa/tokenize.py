@@ -80,3 +80,21 @@ def tokenize(text: str, char_ngram: int = 1) -> list[str]:
 def raw_words(text: str) -> list[str]:
     """jieba's words of the normalised text, stopwords kept (for reading a question's form)."""
     return [w for w in _tokenizer().cut(normalize(text), HMM=True) if w.strip()]
+
+
+_pos_lock = threading.Lock()
+_pos = None
+
+
+def person_names(text: str) -> list[str]:
+    """The words of ``text`` that jieba's part-of-speech tagger reads as people's names
+    (tag nr…): 支倩倩 in 记者 支倩倩, nothing in the slogan 找记者 上壹点. Loaded on first
+    use, so that only questions about people pay for the tagger."""
+    global _pos
+    if _pos is None:
+        with _pos_lock:
+            if _pos is None:
+                from jieba.posseg import POSTokenizer
+
+                _pos = POSTokenizer(_tokenizer())
+    return [w.word for w in _pos.cut(normalize(text)) if w.flag.startswith("nr")]

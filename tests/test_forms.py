@@ -165,6 +165,17 @@ def test_a_person_with_another_role_is_not_the_answer():
     assert forms.question_form("那个专家工作站是谁家的") == "name"
 
 
+def test_a_role_followed_by_no_name_is_no_person():
+    # jieba's tagger reads 支倩倩 as a name, and neither the slogan 找记者 上壹点 ("to find a
+    # reporter, go to the app") nor a role standing alone (党组织书记) as one
+    question = normalize("Who is the reporter of this article?")
+    assert forms.question_form(question) == "person"
+    assert forms.has_form("齐鲁晚报·齐鲁壹点记者 支倩倩", "person", question) == 1.0
+    assert forms.has_form("找记者 上壹点", "person", question) == 0.0
+    assert forms.has_form("调整村级党组织书记198人次", "person", normalize("谁是书记？")) == 0.0
+    assert forms.has_form("习近平总书记视察三涧溪村", "person", normalize("谁视察了三涧溪村？")) == 1.0
+
+
 def test_a_question_that_enumerates_still_wants_an_enumeration():
     question = normalize("办丧事、办婚礼有哪些新风？")
     assert forms.has_form("白事简办、红事新办", "list", question) == 1.0
