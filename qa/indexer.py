@@ -15,6 +15,7 @@ import numpy as np
 from qa.config import Settings
 from qa.dense import Encoder, VectorIndex
 from qa.documents import Report, paragraphs, read_reports
+from qa.spanindex import SPAN_INDEX_MAX, SpanIndex, build_span_index
 from qa.sparse import SparseBM25, build_bm25
 from qa.tokenize import tokenize
 from qa.types import Chunk
@@ -32,6 +33,9 @@ class Index:
     model: str
     notices: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: every paragraph's spans embedded and its sentences indexed (qa/spanindex.py), for a
+    #: corpus of up to SPAN_INDEX_MAX paragraphs; None for a larger one.
+    spans: SpanIndex | None = None
 
 
 #: paragraphs per encoder call at build time (the encoder batches again inside).
@@ -62,6 +66,12 @@ def content_hash(model: str, text: str) -> str:
     return hashlib.sha1(f"{model}\x00{text}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def span_key(model: str, chunk: Chunk) -> str:
+    """What a chunk's span vectors depend on: its text (spans are cut from it), its kind (a
+    byline's lines are sentences of their own) and the model."""
+    return f"{content_hash(model, dense_text(chunk))}:{chunk.kind}"
+
+
 def make_chunks(reports: list[Report], settings: Settings) -> list[Chunk]:
     chunks: list[Chunk] = []
     for report in reports:
@@ -72,11 +82,13 @@ def make_chunks(reports: list[Report], settings: Settings) -> list[Chunk]:
 
 def build_index(source: Path, settings: Settings, encoder: Encoder,
                 cached_vectors: dict[str, np.ndarray] | None = None,
-                progress: bool = False, log: Callable[[str], None] | None = None) -> Index:
+                progress: bool = False, log: Callable[[str], None] | None = None,
+                cached_spans: dict[str, np.ndarray] | None = None) -> Index:
     """Read every report under ``source`` and build the index in memory.
 
     ``cached_vectors`` maps ``content_hash`` → vector from a previous build with the same
-    model, so adding one report to a large folder embeds only the new paragraphs. It is
+    model, so adding one report to a large folder embeds only the new paragraphs (and
+    ``cached_spans``, keyed by ``span_key``, their spans: see qa/spanindex.py). It is
     emptied once its vectors are copied: at 100k paragraphs it holds ~200 MB that would
     otherwise stay alive through the vector-index build, the peak of a build's memory.
     """
@@ -132,5 +144,12 @@ def build_index(source: Path, settings: Settings, encoder: Encoder,
     t = time.perf_counter()
     vector_index = VectorIndex.build(vectors, settings.ann_threshold)
     timings["vector_index"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    texts = {r.path: r.text for r in reports}
+    spans = (build_span_index(chunks, texts.__getitem__, encoder, settings, cached_spans,
+                              [span_key(encoder.model_id, c) for c in chunks])
+             if len(chunks) <= SPAN_INDEX_MAX else None)
+    timings["span_index"] = time.perf_counter() - t
     return Index(chunks, {r.path: r for r in reports}, bm25, vectors, vector_index,
-                 encoder.model_id, notices, timings)
+                 encoder.model_id, notices, timings, spans)

@@ -4,6 +4,9 @@ Layout::
 
     index/manifest.json     format version, settings, model, sources and file checksums
     index/gen-<id>/         chunks.jsonl, bm25.npz (+ vocab/base/idf), vectors.npy, faiss.index
+                            and, for a corpus of up to SPAN_INDEX_MAX paragraphs, the span
+                            index: spans.npy, span_starts.npy, sentence_bm25.npz (+ vocab/
+                            base/idf), sentence_owner.npy
 
 A build writes a new ``gen-<id>`` folder under a temporary name, renames it into place and
 only then replaces ``manifest.json`` (write to a temporary file, ``os.replace``). The
@@ -42,7 +45,8 @@ from qa.documents import (
 )
 from qa.errors import IndexStoreError, SourceError
 from qa.indexer import Index, content_hash, dense_text
-from qa.sparse import SparseBM25
+from qa.spanindex import SpanIndex
+from qa.sparse import SentenceBM25, SparseBM25
 from qa.types import Chunk
 
 MANIFEST = "manifest.json"
@@ -118,15 +122,14 @@ def save_index(index: Index, index_dir: Path, source: Path, settings: Settings) 
                     "section": c.section, "kind": c.kind,
                     "hash": content_hash(index.model, dense_text(c)),
                 }, ensure_ascii=False) + "\n")
-        sp.save_npz(tmp / "bm25.npz", index.bm25.weights, compressed=False)
-        terms = [""] * len(index.bm25.vocab)
-        for term, i in index.bm25.vocab.items():
-            terms[i] = term
-        _write_json(tmp / "bm25_vocab.json", terms)
-        np.save(tmp / "bm25_base.npy", index.bm25.base)
-        np.save(tmp / "bm25_idf.npy", index.bm25.idf)
+        _save_bm25(index.bm25, tmp, "bm25")
         np.save(tmp / "vectors.npy", index.vectors)
         index.vector_index.save(tmp / "faiss.index")
+        if index.spans is not None:
+            np.save(tmp / "spans.npy", index.spans.vectors)
+            np.save(tmp / "span_starts.npy", index.spans.starts)
+            _save_bm25(index.spans.sentences.bm25, tmp, "sentence_bm25")
+            np.save(tmp / "sentence_owner.npy", index.spans.sentences.owner)
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
         for p in tmp.iterdir():
             with open(p, "rb") as f:
@@ -148,8 +151,10 @@ def save_index(index: Index, index_dir: Path, source: Path, settings: Settings) 
             "indexed": {r.rel: r.encoding for r in index.reports.values()},
             "notices": index.notices,
             "files": files,
+            "span_index": index.spans is not None,
             "counts": {"documents": len(index.reports), "paragraphs": len(index.chunks),
-                       "terms": len(index.bm25.vocab)},
+                       "terms": len(index.bm25.vocab),
+                       "spans": len(index.spans.vectors) if index.spans is not None else 0},
             "timings": {k: round(v, 3) for k, v in index.timings.items()},
         }
         manifest_tmp = index_dir / f".{MANIFEST}.{generation}"
@@ -162,6 +167,24 @@ def save_index(index: Index, index_dir: Path, source: Path, settings: Settings) 
         shutil.rmtree(tmp, ignore_errors=True)
         raise IndexStoreError(f"cannot write the index folder {index_dir} ({exc.strerror})") from None
     _remove_old_generations(index_dir, keep=generation)
+
+
+def _save_bm25(bm25: SparseBM25, folder: Path, name: str) -> None:
+    """``name``.npz (the weights), ``name``_vocab.json, ``name``_base.npy, ``name``_idf.npy."""
+    sp.save_npz(folder / f"{name}.npz", bm25.weights, compressed=False)
+    terms = [""] * len(bm25.vocab)
+    for term, i in bm25.vocab.items():
+        terms[i] = term
+    _write_json(folder / f"{name}_vocab.json", terms)
+    np.save(folder / f"{name}_base.npy", bm25.base)
+    np.save(folder / f"{name}_idf.npy", bm25.idf)
+
+
+def _load_bm25(folder: Path, name: str, weights: Any) -> SparseBM25:
+    terms = json.loads((folder / f"{name}_vocab.json").read_text(encoding="utf-8"))
+    return SparseBM25(dict(zip(terms, range(len(terms)))), weights,
+                      np.load(folder / f"{name}_base.npy", allow_pickle=False),
+                      np.load(folder / f"{name}_idf.npy", allow_pickle=False))
 
 
 def _remove_old_generations(index_dir: Path, keep: str) -> None:
@@ -295,6 +318,9 @@ def _no_gc() -> Iterator[None]:
 #: the index files, in the order their problems are reported.
 _FILES = ("chunks.jsonl", "bm25.npz", "bm25_vocab.json", "bm25_base.npy", "bm25_idf.npy",
           "vectors.npy", "faiss.index")
+#: … and those of its span index (qa/spanindex.py), when the manifest says it has one.
+_SPAN_FILES = ("spans.npy", "span_starts.npy", "sentence_bm25.npz", "sentence_bm25_vocab.json",
+               "sentence_bm25_base.npy", "sentence_bm25_idf.npy", "sentence_owner.npy")
 
 
 def load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Index, dict[str, Any]]:
@@ -317,7 +343,8 @@ def _load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Inde
     _check_manifest(manifest, settings)
     gen = index_dir / str(manifest.get("generation", ""))
     files = manifest.get("files") or {}
-    complete = all(name in files and (gen / name).is_file() for name in _FILES)
+    needed = _FILES + (_SPAN_FILES if manifest.get("span_index") is True else ())
+    complete = all(name in files and (gen / name).is_file() for name in needed)
     pool = ThreadPoolExecutor(max_workers=2)
     try:
         work: dict[str, Future] = {}
@@ -332,10 +359,10 @@ def _load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Inde
             reports = _read_sources(source, manifest)  # StaleIndex if the sources changed
         except SourceError as exc:  # reported once the index files are checked, as before
             reports, error = {}, exc
-        for name in _FILES:
+        for name in needed:
             if name not in files or not (gen / name).is_file():
                 raise StaleIndex(f"the index is incomplete ({name} is missing)")
-        for name in _FILES:
+        for name in needed:
             if name not in work:
                 work[name] = _done(_verified(gen / name, files[name]))
         chunks: list[Chunk] = []
@@ -345,7 +372,7 @@ def _load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Inde
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 error = exc
         loaded: dict[str, Any] = {}
-        for name in _FILES:
+        for name in needed:
             ok, loaded[name] = work[name].result()
             if not ok:
                 raise StaleIndex(f"the index is corrupted ({name} fails its checksum)")
@@ -355,19 +382,28 @@ def _load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Inde
         for problem in (error, loaded["bm25.npz"], loaded["faiss.index"]):
             if isinstance(problem, Exception):
                 raise problem
-        terms = json.loads((gen / "bm25_vocab.json").read_text(encoding="utf-8"))
-        bm25 = SparseBM25(dict(zip(terms, range(len(terms)))), loaded["bm25.npz"],
-                          np.load(gen / "bm25_base.npy", allow_pickle=False),
-                          np.load(gen / "bm25_idf.npy", allow_pickle=False))
+        bm25 = _load_bm25(gen, "bm25", loaded["bm25.npz"])
         vectors = np.asarray(np.load(gen / "vectors.npy", mmap_mode="r", allow_pickle=False))
         vector_index = loaded["faiss.index"]
+        spans = _load_span_index(gen, len(chunks)) if "spans.npy" in needed else None
     except (OSError, ValueError, KeyError, TypeError, SourceError, RuntimeError) as exc:
         raise StaleIndex(f"the index cannot be read ({type(exc).__name__}: {exc})") from None
     if not (len(chunks) == bm25.size == len(vectors) == vector_index.index.ntotal):
         raise StaleIndex("the index files disagree on the number of paragraphs")
     index = Index(chunks, {r.path: r for r in reports.values()}, bm25, vectors, vector_index,
-                  str(manifest.get("model")), list(manifest.get("notices") or []))
+                  str(manifest.get("model")), list(manifest.get("notices") or []), spans=spans)
     return index, manifest
+
+
+def _load_span_index(gen: Path, n_paragraphs: int) -> SpanIndex:
+    """The span index files of a generation (already verified), checked to fit."""
+    spans = SpanIndex(
+        np.load(gen / "spans.npy", allow_pickle=False),
+        np.load(gen / "span_starts.npy", allow_pickle=False),
+        SentenceBM25(_load_bm25(gen, "sentence_bm25", sp.load_npz(gen / "sentence_bm25.npz").tocsc()),
+                     np.load(gen / "sentence_owner.npy", allow_pickle=False), n_paragraphs))
+    spans.check(n_paragraphs)
+    return spans
 
 
 def _verified(path: Path, digest: str, read: Callable[[Path], Any] | None = None
@@ -390,25 +426,55 @@ def _done(value: Any) -> Future:
     return future
 
 
+def _previous_build(index_dir: Path, model: str, names: tuple[str, ...]
+                    ) -> tuple[Path, list[dict[str, Any]]]:
+    """The current generation and its chunk rows, when it was built with ``model`` and
+    ``names`` and chunks.jsonl pass their checksums (a damaged index must not lend its
+    vectors); ValueError otherwise."""
+    manifest = read_manifest(index_dir)
+    if manifest.get("model") != model:
+        raise ValueError("another model")
+    gen = index_dir / str(manifest["generation"])
+    files = manifest.get("files") or {}
+    if any(name not in files or sha256_file(gen / name) != files[name]
+           for name in names + ("chunks.jsonl",)):
+        raise ValueError("a file fails its checksum")
+    with open(gen / "chunks.jsonl", encoding="utf-8") as f:
+        return gen, [json.loads(line) for line in f]
+
+
+_CACHE_ERRORS = (StaleIndex, OSError, ValueError, KeyError, TypeError, AttributeError,
+                 IndexError)
+
+
 def load_vector_cache(index_dir: Path, model: str) -> dict[str, np.ndarray]:
     """Vectors of the previous build keyed by content hash, to skip re-embedding; {} if none
-    (or if either file fails its checksum: a damaged index must not lend its vectors)."""
+    (or if either file fails its checksum)."""
     try:
-        manifest = read_manifest(index_dir)
-        if manifest.get("model") != model:
-            return {}
-        gen = index_dir / str(manifest["generation"])
-        files = manifest.get("files") or {}
-        if any(sha256_file(gen / name) != files.get(name) for name in ("vectors.npy", "chunks.jsonl")):
-            return {}
+        gen, rows = _previous_build(index_dir, model, ("vectors.npy",))
         vectors = np.load(gen / "vectors.npy", allow_pickle=False)
-        with open(gen / "chunks.jsonl", encoding="utf-8") as f:
-            hashes = [json.loads(line)["hash"] for line in f]
-        if len(hashes) != len(vectors):
+        if len(rows) != len(vectors):
             return {}
-        return dict(zip(hashes, vectors))
-    except (StaleIndex, OSError, ValueError, KeyError, TypeError, AttributeError):
+        return dict(zip((row["hash"] for row in rows), vectors))
+    except _CACHE_ERRORS:
         return {}
 
 
-__all__ = ["StaleIndex", "load_index", "save_index", "build_lock", "load_vector_cache"]
+def load_span_cache(index_dir: Path, model: str) -> dict[str, np.ndarray]:
+    """Span vectors of the previous build keyed by ``span_key`` (content hash and kind);
+    {} if it had no span index or a file fails its checksum."""
+    try:
+        gen, rows = _previous_build(index_dir, model, ("spans.npy", "span_starts.npy"))
+        vectors = np.load(gen / "spans.npy", allow_pickle=False)
+        starts = np.load(gen / "span_starts.npy", allow_pickle=False)
+        if len(rows) != len(starts):
+            return {}
+        ends = list(starts[1:]) + [len(vectors)]
+        return {f"{row['hash']}:{row['kind']}": vectors[a:b]
+                for row, a, b in zip(rows, starts, ends)}
+    except _CACHE_ERRORS:
+        return {}
+
+
+__all__ = ["StaleIndex", "load_index", "save_index", "build_lock", "load_vector_cache",
+           "load_span_cache"]

@@ -24,6 +24,7 @@ from robustfixtures import ROOT, SEEDS, TESTS, FakeEncoder, check_contract, use_
 
 from qa import Settings, load_assistant
 from qa.cli import main
+from qa.config import FORMAT_VERSION
 from qa.errors import ModelError, QAError
 from qa.store import MANIFEST, StaleIndex, load_index, sha256_file
 
@@ -108,6 +109,12 @@ DAMAGE = {
     "scrambled-bm25": (lambda i: _scramble(_generation(i) / "bm25.npz"), "bm25.npz fails its checksum"),
     "empty-vocab": (lambda i: (_generation(i) / "bm25_vocab.json").write_bytes(b""), "bm25_vocab.json fails"),
     "deleted-vectors": (lambda i: (_generation(i) / "vectors.npy").unlink(), "vectors.npy is missing"),
+    # the span index (qa/spanindex.py) is checked like the rest
+    "truncated-spans": (lambda i: _truncate(_generation(i) / "spans.npy"), "spans.npy fails its checksum"),
+    "scrambled-sentence-bm25": (lambda i: _scramble(_generation(i) / "sentence_bm25.npz"),
+                                "sentence_bm25.npz fails its checksum"),
+    "deleted-span-starts": (lambda i: (_generation(i) / "span_starts.npy").unlink(),
+                            "span_starts.npy is missing"),
     "deleted-generation": (lambda i: shutil.rmtree(_generation(i)), "is missing"),
     "deleted-manifest": (lambda i: (i / MANIFEST).unlink(), None),
     "truncated-manifest": (lambda i: _truncate(i / MANIFEST), "manifest is unreadable"),
@@ -115,9 +122,10 @@ DAMAGE = {
     "binary-manifest": (lambda i: (i / MANIFEST).write_bytes(b"\xff\xfe\x00garbage"), "manifest is unreadable"),
     "manifest-is-a-list": (lambda i: (i / MANIFEST).write_text("[1, 2]"), "manifest is unreadable"),
     "manifest-is-a-folder": (lambda i: ((i / MANIFEST).unlink(), (i / MANIFEST).mkdir()), "manifest is unreadable"),
-    "format-version-2": (_edit_manifest(format_version=2), "format 2, this version reads 1"),
-    "format-version-0": (_edit_manifest(format_version=0), "format 0, this version reads 1"),
-    "format-version-text": (_edit_manifest(format_version="1"), "format '1'"),
+    "format-version-next": (_edit_manifest(format_version=FORMAT_VERSION + 1),
+                            f"format {FORMAT_VERSION + 1}, this version reads {FORMAT_VERSION}"),
+    "format-version-0": (_edit_manifest(format_version=0), f"format 0, this version reads {FORMAT_VERSION}"),
+    "format-version-text": (_edit_manifest(format_version=str(FORMAT_VERSION)), f"format '{FORMAT_VERSION}'"),
     "no-format-version": (_edit_manifest(format_version=None), "format None"),
     "settings-wrong-type": (_edit_manifest(settings="plus"), "malformed (settings"),
     "files-wrong-type": (_edit_manifest(files=5), "malformed (files"),

@@ -1,0 +1,129 @@
+"""The span index (qa/spanindex.py): built with the index for corpora of up to
+SPAN_INDEX_MAX paragraphs, saved with it, and what search and extraction use."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from robustfixtures import FakeEncoder, use_encoder
+
+import qa.indexer
+from qa import Settings, load_assistant
+from qa.extract import candidate_spans
+from qa.spanindex import SpanIndex, embed_spans, sentence_bm25
+
+#: a sentence per paragraph, each with a number of its own, so that 401 paragraphs differ
+_TOPICS = "道路 学校 医院 公园 水库 工厂 农田 社区 车站 图书馆".split()
+
+
+def _corpus(folder, paragraphs: int) -> None:
+    folder.mkdir()
+    lines = [f"第{i}项工作，新建{_TOPICS[i % 10]}{i}处，投资{i + 3}万元。当年完成验收，群众满意。"
+             for i in range(paragraphs)]
+    (folder / "big.txt").write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture()
+def fake(monkeypatch) -> FakeEncoder:
+    encoder = FakeEncoder()
+    use_encoder(monkeypatch, encoder)
+    return encoder
+
+
+def test_a_corpus_of_hundreds_of_paragraphs_gets_a_span_index_saved_with_it(tmp_path, fake):
+    # 401 paragraphs: more than the 300 that used to be the limit of span search
+    _corpus(tmp_path / "src", 401)
+    built = load_assistant(tmp_path / "src", tmp_path / "index", Settings(), log=lambda _m: None)
+    spans = built.index.spans
+    assert spans is not None and len(spans.starts) == len(built.index.chunks) == 401
+    chunk = built.index.chunks[7]
+    text = built.source_text(chunk.doc)
+    # one row per candidate span of the paragraph, the very vectors extraction would embed
+    own = spans.of(chunk.id)
+    assert len(own) == len(candidate_spans(chunk, text))
+    np.testing.assert_allclose(own, embed_spans([chunk], built.source_text, fake)[0], atol=1e-6)
+
+    loaded = load_assistant(tmp_path / "src", tmp_path / "index", Settings(),
+                            log=lambda _m: None)
+    assert loaded.index.spans is not None and loaded.stats()["span_index"] is True
+    np.testing.assert_array_equal(loaded.index.spans.vectors, spans.vectors)
+    np.testing.assert_array_equal(loaded.index.spans.starts, spans.starts)
+    tokens = ["医院", "·医", "·院", "127处"]
+    np.testing.assert_allclose(loaded.index.spans.sentences.best(tokens),
+                               spans.sentences.best(tokens))
+    # search scores each paragraph by its best span: the dense score is that span's
+    question = "新建社区127处投资了多少？"
+    hit = loaded.search(question, "dense")[0]
+    qvec = loaded._question_vector(question)
+    assert hit.dense == pytest.approx(float((spans.of(hit.chunk_id) @ qvec).max()), abs=1e-5)
+    answer = loaded.ask(question)
+    assert answer.citations[0].context.startswith("第127项工作")
+
+
+def test_a_corpus_above_the_limit_is_searched_by_paragraph(tmp_path, fake, monkeypatch):
+    monkeypatch.setattr(qa.indexer, "SPAN_INDEX_MAX", 20)
+    _corpus(tmp_path / "src", 21)
+    assistant = load_assistant(tmp_path / "src", tmp_path / "index", Settings(),
+                               log=lambda _m: None)
+    assert assistant.index.spans is None and assistant.stats()["span_index"] is False
+    question = "新建社区17处投资了多少？"
+    hit = assistant.search(question, "dense")[0]
+    own = float(assistant.index.vectors[hit.chunk_id] @ assistant._question_vector(question))
+    assert hit.dense == pytest.approx(own, abs=1e-5)
+    # the retrieved paragraphs' spans are embedded when asked, and the answer is the same kind
+    answer = assistant.ask(question)
+    assert answer.citations[0].context.startswith("第17项工作")
+    assert len(assistant._span_vectors) == Settings().extract_paragraphs
+
+
+def test_a_span_index_that_does_not_fit_its_paragraphs_is_refused(tmp_path, fake):
+    _corpus(tmp_path / "src", 3)
+    assistant = load_assistant(tmp_path / "src", tmp_path / "index", Settings(),
+                               log=lambda _m: None)
+    spans = assistant.index.spans
+    spans.check(3)
+    with pytest.raises(ValueError):
+        spans.check(4)  # another number of paragraphs
+    with pytest.raises(ValueError):  # a paragraph with no span rows
+        SpanIndex(spans.vectors, np.array([0, 0, 2]), spans.sentences).check(3)
+    with pytest.raises(ValueError):  # sentences owned by a paragraph that is not there
+        chunks = assistant.index.chunks
+        other = sentence_bm25(chunks + chunks, assistant.source_text, Settings())
+        SpanIndex(spans.vectors, spans.starts, other).check(3)
+
+
+class _Counting(FakeEncoder):
+    """Counts the texts it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts = 0
+
+    def encode(self, texts, batch_size=64, progress=False):  # type: ignore[no-untyped-def]
+        self.texts += len(texts)
+        return super().encode(texts, batch_size, progress)
+
+
+def test_adding_a_report_embeds_only_the_new_paragraphs_and_their_spans(tmp_path, monkeypatch):
+    encoder = _Counting()
+    use_encoder(monkeypatch, encoder)
+    _corpus(tmp_path / "src", 40)
+    first = load_assistant(tmp_path / "src", tmp_path / "index", Settings(), log=lambda _m: None)
+    assert encoder.texts > 0
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / "extra.txt").write_text("新增工作一项，新建广场2处。\n\n另有公园改造，投资9万元。\n",
+                                   encoding="utf-8")
+    alone = _Counting()
+    use_encoder(monkeypatch, alone)
+    load_assistant(new, tmp_path / "alone-index", Settings(), log=lambda _m: None)
+
+    (tmp_path / "src" / "extra.txt").write_bytes((new / "extra.txt").read_bytes())
+    encoder.texts = 0
+    use_encoder(monkeypatch, encoder)
+    second = load_assistant(tmp_path / "src", tmp_path / "index", Settings(), log=lambda _m: None)
+    assert encoder.texts == alone.texts  # what the new report alone needs, nothing more
+    # … and the old paragraphs keep the very same span vectors
+    old = first.index.chunks[5]
+    same = next(c for c in second.index.chunks if c.text == old.text)
+    np.testing.assert_array_equal(second.index.spans.of(same.id), first.index.spans.of(old.id))
