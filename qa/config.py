@@ -68,7 +68,8 @@ class Settings:
     #: how many top paragraphs the extractor looks in.
     extract_paragraphs: int = 3
     #: confidence below this means "the report does not answer"; chosen on eval/qa.jsonl
-    #: by eval/tune_confidence.py (most abstentions with at most 4% false abstention).
+    #: by eval/tune_confidence.py (most abstentions with at most 4% false abstention) when
+    #: the Chinese model was fitted, and kept when only the English one was refitted.
     threshold: float = 0.327
     #: logistic weights of qa/confidence.py, fitted by eval/tune_confidence.py.
     confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
