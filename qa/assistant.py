@@ -264,7 +264,7 @@ class Assistant:
                     self._span_vectors[chunk.id] = cached[chunk.id]
                 while len(self._span_vectors) > _SPAN_CACHE:
                     self._span_vectors.popitem(last=False)
-        return [cached[c.id] for c in chunks]  # type: ignore[misc]
+        return [cached[c.id] for c in chunks]
 
     def warm_up(self) -> None:
         """Build now, not on the first question, what a small corpus builds at load time:
