@@ -40,8 +40,12 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
         r"多少|几[个项名家台处条次年人位所辆座种批大万亿千百十成倍款度吨元米户岁天周级]|几$|几[？?]|多大|多高|多长|多久|多远|"
         r"比例|百分之|百分比|增幅|\bhow (?:many|much|long|big|large)\b|what percent|"
         r"\bnumber of\b|\bby how much\b|\bwhat (?:share|proportion|percentage)\b")),
-    # 区长叫什么名字 asks for a person's name, not any name.
-    ("person", re.compile(r"(?:长|书记|支书|主任|记者|通讯员|负责人|经理|专家)的?(?:叫什么|名字|姓名)")),
+    # 区长叫什么名字 (the reporter's name) asks for a person's name, not any name.
+    ("person", re.compile(r"(?:长|书记|支书|主任|记者|通讯员|负责人|经理|专家)的?(?:叫什么|名字|姓名)|"
+                          r"\b(?:reporter|journalist|correspondent|secretary|mayor|director|"
+                          r"principal|chairman|manager)(?:'s|s')? names?\b|\bnames? of the (?:\w+ ){0,2}"
+                          r"(?:reporter|journalist|correspondent|secretary|mayor|director|"
+                          r"principal|chairman|manager)s?\b")),
     # 叫什么 asks for a name: of a person, or of an organisation, a project, a place (a
     # quoted one: “1266”); 哪家报纸, 哪个单位, 谁家的 ask for an organisation's name.
     ("name", re.compile(r"叫什么|什么名字|名称|哪一?家|谁家|"
@@ -192,8 +196,8 @@ _ENGLISH_UNITS = (
     (re.compile(r"\bhow many (?:\S+ )?(?:tons|tonnes)\b"), ("吨",)),
     (re.compile(r"\bhow many (?:\S+ )?(?:kilometers|kilometres|km)\b"), ("公里",)),
     (re.compile(r"\bhow many square\b|\barea\b"), _AREA),
-    (re.compile(r"\bhow much\b.*\b(?:money|cost|invest\w*|spen[dt]|funds?|worth|value|"
-                r"revenue|output|yuan)\b|\byuan\b"), ("元",)),
+    (re.compile(r"\bhow much\b.*\b(?:money|cost|invest\w*|capital|spen[dt]|funds?|funding|"
+                r"worth|value|revenue|output|yuan)\b|\byuan\b"), ("元",)),
     (re.compile(r"\bhow many\b"), _COUNT_UNITS),
 )
 
@@ -296,7 +300,8 @@ def has_form(text: str, form: str, question_norm: str = "",
         # What the question already states is no answer (its 12个 in 其中12个…完成投资70.8亿元);
         # an enumeration's 、 is no statement (the question may enumerate too).
         restated = found in question_norm and found != "、"
-        if form == "person" and _PERSON.fullmatch(found) and not _names_someone(found):
+        if (form in ("person", "name") and _PERSON.fullmatch(found)
+                and not _names_someone(found)):
             pos = m.start() + 1  # a role and no one's name (找记者 上壹点, 党组织书记)
             continue
         if (number and re.search(rf"(?<![\d.]){re.escape(number.group())}(?![\d.])",

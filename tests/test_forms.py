@@ -69,6 +69,7 @@ def test_question_form(question, form):
     ("What share of villages meet the standard?", ("%",)),
     ("How many buses were bought?", ("辆",)),
     ("How much did the hall cost?", ("元",)),
+    ("How much foreign capital was used?", ("元",)),  # 5400万美元
     ("How many projects were signed?", forms._COUNT_UNITS),
 ])
 def test_asked_unit(question, units):
@@ -174,6 +175,15 @@ def test_a_role_followed_by_no_name_is_no_person():
     assert forms.has_form("找记者 上壹点", "person", question) == 0.0
     assert forms.has_form("调整村级党组织书记198人次", "person", normalize("谁是书记？")) == 0.0
     assert forms.has_form("习近平总书记视察三涧溪村", "person", normalize("谁视察了三涧溪村？")) == 1.0
+    # … nor is it a name, for a question asking what someone is called
+    question = normalize("那篇文章的名称叫什么？")
+    assert forms.question_form(question) == "name"
+    assert forms.has_form("找记者 上壹点", "name", question) == 0.0
+    # asking for a role's name in English asks for a person
+    for q in ("What is the reporter's name?", "What's the name of the correspondent?",
+              "Give me the name of the village Party secretary."):
+        assert forms.question_form(q) == "person", q
+    assert forms.question_form("What is the name of the new kindergarten group?") == "name"
 
 
 def test_a_question_that_enumerates_still_wants_an_enumeration():
