@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def write_atomically(path: str | Path, write: Callable[[Path], None]) -> None:
@@ -24,3 +25,9 @@ def write_atomically(path: str | Path, write: Callable[[Path], None]) -> None:
 
 def write_text_atomically(path: str | Path, text: str) -> None:
     write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def save_figure_atomically(fig: Any, path: str | Path, **savefig: Any) -> None:
+    """``fig.savefig`` to ``path`` atomically, in the format its suffix names (png if none)."""
+    fmt = Path(path).suffix.lstrip(".") or "png"
+    write_atomically(path, lambda tmp: fig.savefig(tmp, format=fmt, **savefig))

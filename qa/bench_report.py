@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from qa.atomic import write_atomically
+from qa.atomic import save_figure_atomically
 
 GIB_MB = 1536.0
 
@@ -153,5 +153,5 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7.5, loc="lower right", framealpha=0.9)
     fig.tight_layout()
-    write_atomically(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".") or "png"))
+    save_figure_atomically(fig, path)
     plt.close(fig)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qa.atomic import write_atomically, write_text_atomically
+from qa.atomic import save_figure_atomically, write_text_atomically
 from qa.errors import UsageError
 
 COLUMNS = [
@@ -84,8 +84,7 @@ def plot(report: dict[str, Any], path: str) -> None:
     ax.set_title("eval: BM25 vs dense vs hybrid (overall)")
     ax.legend(loc="upper center", ncol=3)  # above the bars, whatever their height
     fig.tight_layout()
-    fmt = Path(path).suffix.lstrip(".") or "png"
-    write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=110, format=fmt))
+    save_figure_atomically(fig, path, dpi=110)
     plt.close(fig)
 
 

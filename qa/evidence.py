@@ -121,16 +121,17 @@ def features(question: str, best: extract.Candidate, paragraph_similarity: float
     if romanized is not None and not has_cjk(question):
         unknown += [n for n in romanized_names(question) if not romanized.mentions(n)]
     cov_word = extract.coverage(para_norm, words)
+    # A number, but not in the asked unit, does not count as the asked form.
+    form = 0.0 if best.form_ok == forms.OTHER_UNIT else best.form_ok
     return {
         "n_terms": float(len(words)),
         "cjk": 1.0 if has_cjk(question) else 0.0,
         "cov_word": cov_word,
         "dense": paragraph_similarity,
         "span_sim": best.similarity,
-        # A number, but not in the asked unit, does not count as the asked form.
-        "form": 0.0 if best.form_ok == forms.OTHER_UNIT else best.form_ok,
+        "form": form,
         # A question of a recognised form (who, how many) whose span holds no such thing.
-        "missing_form": 1.0 if best.form_ok in (0.0, forms.OTHER_UNIT) else 0.0,
+        "missing_form": 1.0 if form == 0.0 else 0.0,
         "missing_number": missing_numbers(question_numbers(qn), para_norm),
         "missing_name": 1.0 if unknown else 0.0,
         "focus_unknown": 1.0 if focus and not mentioned(focus, vocab) else 0.0,
