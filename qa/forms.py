@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from qa.textnorm import normalize
+from qa.textnorm import has_cjk, normalize
 from qa.tokenize import person_names, raw_words
 
 _FORMS: list[tuple[str, re.Pattern[str]]] = [
@@ -39,7 +39,10 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
     ("number", re.compile(
         r"多少|几[个项名家台处条次年人位所辆座种批大万亿千百十成倍款度吨元米户岁天周级]|几$|几[？?]|多大|多高|多长|多久|多远|"
         r"比例|百分之|百分比|增幅|\bhow (?:many|much|long|big|large)\b|what percent|"
-        r"\bnumber of\b|\bby how much\b|\bwhat (?:share|proportion|percentage)\b")),
+        r"\bnumber of\b|\bby how much\b|\bwhat (?:share|proportion|percentage)\b|"
+        # "What is the growth rate of …": a rate, a share or a total is a number too.
+        r"\bwhat (?:is|was|are|were) the (?:\w+ ){0,3}?(?:rate|growth|percentage|share|"
+        r"proportion|number|total|amount)\b")),
     # 区长叫什么名字 (the reporter's name) asks for a person's name, not any name.
     ("person", re.compile(r"(?:长|书记|支书|主任|记者|通讯员|负责人|经理|专家)的?(?:叫什么|名字|姓名)|"
                           r"\b(?:reporter|journalist|correspondent|secretary|mayor|director|"
@@ -125,10 +128,11 @@ _NAMED_SUMS = ("投资", "收入", "产值", "gdp", "生产总值", "营收", "�
                "预算", "融资", "贷款", "工资")
 _ANY_SUM = ("资金", "价格", "金额", "费用", "经费", "成本", "价值", "补贴")
 #: quantities whose unit goes without saying (总投资是多少 → an amount in 元).
-_QUANTITY_UNITS = (tuple((word, ("元",)) for word in _NAMED_SUMS + _ANY_SUM)
+_QUANTITY_UNITS = ((("增长率", ("%",)), ("增速", ("%",)))  # GDP增速: a rate, not a sum
+                   + tuple((word, ("元",)) for word in _NAMED_SUMS + _ANY_SUM)
                    + (("面积", _AREA), ("库容", ("立方米",)), ("容量", ("立方米",)),
                       ("人口", ("人",)), ("长度", _LENGTH), ("全长", _LENGTH),
-                      ("距离", _LENGTH), ("增长", ("%",)), ("增速", ("%",)), ("比例", ("%",)),
+                      ("距离", _LENGTH), ("增长", ("%",)), ("比例", ("%",)),
                       ("比重", ("%",))))
 
 _QUOTED_NUMBER = re.compile(r"“[\d.]+”")
@@ -179,15 +183,17 @@ def asked_unit(question: str) -> tuple[str, ...]:
             # a count of anything (in any classifier), not an amount of money or area
             return ("人", "名", "位") if q[m.end():m.end() + 1] == "人" else _COUNT_UNITS
         return _UNIT_ALIASES.get(unit, (unit,))
+    if not has_cjk(q):  # "GDP growth rate" asks for a percentage, not a sum like GDP
+        return _english_unit(q)
     for word, units in _QUANTITY_UNITS:
         if word in q:
             return units
-    return _english_unit(q)
+    return ()
 
 
 #: what an English question counts or measures, in the units a Chinese report gives it in.
 _ENGLISH_UNITS = (
-    (re.compile(r"\b(?:share|proportion|percentage|rate)\b"), ("%",)),
+    (re.compile(r"\b(?:share|proportion|percentage|rate|growth|gr[eo]wn?|grow)\b"), ("%",)),
     (re.compile(r"\bhow many (?:\S+ )?(?:companies|enterprises|firms|businesses)\b"), ("家",)),
     (re.compile(r"\bhow many (?:\S+ )?households\b"), ("户",)),
     (re.compile(r"\bhow many (?:\S+ )?(?:people|persons|workers|residents|talents)\b"),

@@ -36,6 +36,7 @@ OUT_OF_SCOPE = {
     # English questions whose answer would be a person or a count the report never gives
     "english-unknown-person": "Who is the principal of the new kindergarten group?",
     "english-unknown-count": "How many tourists came to Baiyun Lake?",
+    "english-unknown-rate": "What is the unemployment rate in Zhangqiu?",
 }
 
 
@@ -96,6 +97,16 @@ def test_in_scope_questions_are_answered_with_verbatim_spans(assistant, question
     assert ans["answer"] and ans["answer"] == ans["citations"][0]["text"]
     assert 0.0 <= ans["confidence"] <= 1.0
     check_citations(ans)
+
+
+@pytest.mark.parametrize("question", [
+    "What is the growth rate of industrial output?",
+    "How much did industrial output grow?",
+])
+def test_an_english_question_for_a_rate_gets_the_percentage(assistant, question):
+    ans = assistant.ask(question).to_dict()
+    assert ans["found"] is True, ans
+    assert "13.2%" in ans["answer"]  # 上半年完成工业产值544.41亿元，增长13.2%
 
 
 def test_repaired_paragraph_is_cited_whole(assistant):

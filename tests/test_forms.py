@@ -45,6 +45,10 @@ from qa.textnorm import normalize
     ("Which year was the plan made?", "date"),
     ("How many firms are on the emission-reduction list?", "number"),
     ("List the three zones.", "list"),
+    # a rate, a growth or a total asked for with "what is the" is a number
+    ("What is the growth rate of industrial output?", "number"),
+    ("What was the total investment of the signed projects?", "number"),
+    ("What is the name of the platform?", "name"),
 ])
 def test_question_form(question, form):
     assert forms.question_form(question) == form
@@ -71,6 +75,12 @@ def test_question_form(question, form):
     ("How much did the hall cost?", ("元",)),
     ("How much foreign capital was used?", ("元",)),  # 5400万美元
     ("How many projects were signed?", forms._COUNT_UNITS),
+    # a rate of a sum (GDP增速, output growth) is a percentage, not the sum
+    ("GDP增速是多少？", ("%",)),
+    ("工业产值增长率是多少？", ("%",)),
+    ("收入增长了多少？", ("元",)),
+    ("What is the GDP growth rate?", ("%",)),
+    ("How much did industrial output grow?", ("%",)),
 ])
 def test_asked_unit(question, units):
     assert forms.asked_unit(question) == units
