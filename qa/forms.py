@@ -310,6 +310,8 @@ def has_form(text: str, form: str, question_norm: str = "",
                 and not _names_someone(found)):
             pos = m.start() + 1  # a role and no one's name (找记者 上壹点, 党组织书记)
             continue
+        if form == "date" and not _said_of_asked(text, m.start(), question_norm):
+            continue  # 提前完成…2020年目标 tells nothing of when the plant started running
         if (number and re.search(rf"(?<![\d.]){re.escape(number.group())}(?![\d.])",
                                  question_norm)) or restated:
             if form in ("person", "name"):  # the asked role (党组织书记) may hide the
@@ -352,6 +354,24 @@ def _agent_pattern(question_norm: str) -> re.Pattern[str]:
 @lru_cache(maxsize=256)
 def _character_pairs(text: str) -> frozenset[str]:
     return frozenset(text[i:i + 2] for i in range(len(text) - 1))
+
+
+_CLAUSE_END = re.compile(r"[,;。，；]")
+
+
+def _said_of_asked(text: str, at: int, question_norm: str) -> bool:
+    """Is what stands at ``at`` in ``text`` said of what a Chinese question names: in a
+    clause, or next to one, that shares two character pairs with the question (2018年6月,
+    习近平总书记视察三涧溪村)? Always so in a text of one clause, or for a question in
+    another language, whose words cannot be looked for."""
+    ends = [m.end() for m in _CLAUSE_END.finditer(text, 0, len(text) - 1)]
+    if not ends or not has_cjk(question_norm):
+        return True
+    bounds = [0, *ends, len(text)]
+    i = next(k for k in range(len(bounds) - 1) if at < bounds[k + 1])
+    asked = _character_pairs(question_norm)
+    return any(len(_character_pairs(text[bounds[k]:bounds[k + 1]]) & asked) >= 2
+               for k in range(max(0, i - 1), min(len(bounds) - 1, i + 2)))
 
 
 def _relative_time(text: str, question_norm: str) -> bool:

@@ -219,6 +219,21 @@ def test_a_count_may_put_its_noun_right_after_the_number():
     assert forms.has_form("建成十二水库", "number", question, units) == 0.0
 
 
+def test_a_date_answers_when_only_if_said_of_what_is_asked():
+    question = normalize("生活垃圾焚烧发电项目什么时候投运的？")
+    sentence = ("生活垃圾焚烧发电项目投入运行，日处理生活垃圾1200吨，833家涉气企业列入应急减排清单，"
+                "提前完成济南市下达的2020年目标")
+    assert forms.has_form(sentence, "date", question) == 0.0  # the year of another goal
+    assert forms.has_form("提前完成2020年目标", "date", question) == 1.0  # one clause: no say
+    # the date may stand in a clause of its own, next to what it dates
+    visit = normalize("总书记什么时候视察的三涧溪村？")
+    text = "2018年6月，习近平总书记视察章丘三涧溪村时指出，增加农民收入是关键"
+    assert forms.has_form(text, "date", visit) == 1.0
+    assert forms.has_form("增加农民收入是关键，两年来，2018年6月", "date", visit) == 0.0
+    # an English question's words cannot be looked for in Chinese text
+    assert forms.has_form(sentence, "date", normalize("When did the plant start running?")) == 1.0
+
+
 def test_a_relative_time_answers_when_if_said_of_what_is_asked():
     question = normalize("东环段啥时候能通车？")
     text = "胶济铁路建成投用，东环段即将通车，济莱高铁加快建设"
