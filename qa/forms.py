@@ -201,6 +201,7 @@ _ENGLISH_UNITS = (
     (re.compile(r"\bhow many (?:\S+ )?(?:buses|vehicles|cars)\b"), ("辆",)),
     (re.compile(r"\bhow many (?:\S+ )?(?:tons|tonnes)\b"), ("吨",)),
     (re.compile(r"\bhow many (?:\S+ )?(?:kilometers|kilometres|km)\b"), ("公里",)),
+    (re.compile(r"\b(?:electricity|power|kwh|kilowatt[- ]hours?)\b"), ("度",)),
     (re.compile(r"\bhow many square\b|\barea\b"), _AREA),
     (re.compile(r"\bhow much\b.*\b(?:money|cost|invest\w*|capital|spen[dt]|funds?|funding|"
                 r"worth|value|revenue|output|yuan)\b|\byuan\b"), ("元",)),

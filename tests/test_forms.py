@@ -81,6 +81,7 @@ def test_question_form(question, form):
     ("收入增长了多少？", ("元",)),
     ("What is the GDP growth rate?", ("%",)),
     ("How much did industrial output grow?", ("%",)),
+    ("How much electricity does the plant generate a year?", ("度",)),  # 1.63亿度
 ])
 def test_asked_unit(question, units):
     assert forms.asked_unit(question) == units
