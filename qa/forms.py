@@ -37,7 +37,7 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
     ("date", re.compile(r"什么时候|何时|哪年|哪一年|几月|哪天|哪一天|日期|啥时候|\bwhen\b|what year|"
                         r"which year")),
     ("number", re.compile(
-        r"多少|几[个项名家台处条次年人位所辆座种批大万亿千百十成倍款度吨元米户岁天周级]|几$|几[？?]|多大|多高|多长|多久|多远|"
+        r"多少|几[个项名家台处条次年人位所辆座种批大万亿千百十成倍款度吨元米户岁天周级]|几$|几[？?]|多大|多高|多长|多久|多远|多重(?=[？?呢啊吗]|$)|"
         r"比例|百分之|百分比|增幅|\bhow (?:many|much|long|big|large)\b|what percent|"
         r"\bnumber of\b|\bby how much\b|\bwhat (?:share|proportion|percentage)\b|"
         # "What is the growth rate of …": a rate, a share or a total is a number too.
@@ -119,6 +119,7 @@ _ASKED_UNIT = re.compile(
 _ASKED_PLACE = re.compile(r"哪(?:个|条|座|一个|一条|一座|家)?(街道|城市|路|镇|村|区|县|市|省|湖|山|园)")
 _AREA = ("平方米", "平方公里", "亩", "公顷")
 _LENGTH = ("米", "公里", "千米")
+_WEIGHT = ("吨", "公斤", "千克", "斤", "克")
 _UNIT_ALIASES = {"钱": ("元",), "人": ("人", "名"), "名": ("名", "人"), "位": ("位", "名", "人"),
                  "平方米": _AREA, "平方公里": _AREA, "亩": _AREA, "公顷": _AREA}
 #: the named sums a report gives many of (投资, 收入, 产值): a sum in 元 answers a question
@@ -128,7 +129,11 @@ _NAMED_SUMS = ("投资", "收入", "产值", "gdp", "生产总值", "营收", "�
                "预算", "融资", "贷款", "工资")
 _ANY_SUM = ("资金", "价格", "金额", "费用", "经费", "成本", "价值", "补贴")
 #: quantities whose unit goes without saying (总投资是多少 → an amount in 元).
-_QUANTITY_UNITS = ((("增长率", ("%",)), ("增速", ("%",)))  # GDP增速: a rate, not a sum
+_QUANTITY_UNITS = ((("增长率", ("%",)), ("增速", ("%",)),  # GDP增速: a rate, not a sum
+                    # the question word names the measure: 多高 a height (八大名品 is none);
+                    # 多长时间 a time, told in too many ways (每月一次) to ask for a unit
+                    ("多长时间", ()), ("多高", _LENGTH), ("多远", _LENGTH), ("多长", _LENGTH),
+                    ("多重", _WEIGHT))
                    + tuple((word, ("元",)) for word in _NAMED_SUMS + _ANY_SUM)
                    + (("面积", _AREA), ("库容", ("立方米",)), ("容量", ("立方米",)),
                       ("人口", ("人",)), ("长度", _LENGTH), ("全长", _LENGTH),

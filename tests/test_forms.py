@@ -45,6 +45,8 @@ from qa.textnorm import normalize
     ("Which year was the plan made?", "date"),
     ("How many firms are on the emission-reduction list?", "number"),
     ("List the three zones.", "list"),
+    ("大葱有多重？", "number"),
+    ("多重保障是什么？", "other"),  # 多重 as "manifold", not "how heavy"
     # a rate, a growth or a total asked for with "what is the" is a number
     ("What is the growth rate of industrial output?", "number"),
     ("What was the total investment of the signed projects?", "number"),
@@ -80,6 +82,11 @@ def test_question_form(question, form):
     ("工业产值增长率是多少？", ("%",)),
     ("收入增长了多少？", ("元",)),
     ("What is the GDP growth rate?", ("%",)),
+    # the question word names the measure
+    ("章丘大葱有多高？", forms._LENGTH),
+    ("离市区有多远？", forms._LENGTH),
+    ("一棵大葱有多重？", forms._WEIGHT),
+    ("走访一次隔多长时间？", ()),  # 每月至少一次: a time told in too many ways
     ("How much did industrial output grow?", ("%",)),
     ("How much electricity does the plant generate a year?", ("度",)),  # 1.63亿度
 ])
