@@ -20,6 +20,7 @@ from qa.config import Settings
 from qa.dense import Encoder
 from qa.errors import BadQuestion, IndexStoreError
 from qa.fuse import fuse, minmax
+from qa.homophones import Homophones
 from qa.indexer import Index, build_index
 from qa.romanized import RomanizedCorpus
 from qa.spanindex import embed_spans
@@ -92,8 +93,8 @@ class Assistant:
         self.notices = list(notices or [])
         self._span_vectors: OrderedDict[int, np.ndarray] = OrderedDict()
         self._span_lock = threading.Lock()
-        self._pinyin: RomanizedCorpus | None = None
-        self._pinyin_lock = threading.Lock()
+        self._built: dict[str, Any] = {}  # what is built on first need: see _once
+        self._build_lock = threading.Lock()
 
     # ------------------------------------------------------------ public API
 
@@ -182,7 +183,7 @@ class Assistant:
         hit_of = {h.chunk_id: h for h in top}
         romanized = None if has_cjk(q) else self._romanized_corpus()
         features = (evidence.features(q, best[0], hit_of[best[0].chunk.id].dense, words,
-                                      self.index.bm25, romanized)
+                                      self.index.bm25, romanized, self._homophones)
                     if best else {"n_terms": 0.0})
         features["ranking"] = [h.chunk_id for h in hits]
         confidence = self._confidence(features)
@@ -276,11 +277,22 @@ class Assistant:
         corpus of up to ``_PINYIN_MAX`` paragraphs; None for a larger one."""
         if not self.index.chunks or len(self.index.chunks) > _PINYIN_MAX:
             return None
-        if self._pinyin is None:
-            with self._pinyin_lock:
-                if self._pinyin is None:
-                    self._pinyin = RomanizedCorpus(r.text for r in self.index.reports.values())
-        return self._pinyin
+        return self._once("pinyin", lambda: RomanizedCorpus(
+            r.text for r in self.index.reports.values()))
+
+    def _homophones(self) -> Homophones:
+        """The reports' words, to tell a mistyped name (章秋区) from an unknown one; built
+        on the first question that names a place no report mentions."""
+        return self._once("homophones", lambda: Homophones(
+            w for w in self.index.bm25.vocab if not w.startswith("·")))
+
+    def _once(self, name: str, build: Callable[[], Any]) -> Any:
+        """``build()``, run once however many threads ask at the same time."""
+        if name not in self._built:
+            with self._build_lock:
+                if name not in self._built:
+                    self._built[name] = build()
+        return self._built[name]
 
     def _confidence(self, f: dict[str, float]) -> float:
         if f["n_terms"] == 0:

@@ -11,9 +11,10 @@ does not count as the asked form. qa/confidence.py weighs them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from qa import extract, forms
+from qa.homophones import Homophones
 from qa.indexer import lexical_text
 from qa.romanized import RomanizedCorpus, romanized_names
 from qa.sparse import SparseBM25
@@ -106,10 +107,12 @@ def term_weights(question: str, bm25: SparseBM25) -> tuple[dict[str, float], dic
 
 def features(question: str, best: extract.Candidate, paragraph_similarity: float,
              words: dict[str, float], bm25: SparseBM25,
-             romanized: RomanizedCorpus | None = None) -> dict[str, float]:
+             romanized: RomanizedCorpus | None = None,
+             homophones: Callable[[], Homophones] | None = None) -> dict[str, float]:
     """The features qa/confidence.py weighs, for the best span of a question;
     ``romanized`` (when the corpus is small enough to have one) checks the pinyin names of
-    an English question."""
+    an English question; ``homophones`` (built on demand) tells a place name mistyped by a
+    same-sounding character (章秋区) from one no report mentions."""
     if not words:
         return {"n_terms": 0.0}
     vocab = bm25.vocab
@@ -118,6 +121,8 @@ def features(question: str, best: extract.Candidate, paragraph_similarity: float
     raw = raw_words(question)
     focus = focus_word(raw)
     unknown = [n for n in named_terms(qn, raw) if n not in vocab and n[:-1] not in vocab]
+    if unknown and homophones is not None:
+        unknown = [n for n in unknown if not homophones().misspells(n[:-1])]
     if romanized is not None and not has_cjk(question):
         unknown += [n for n in romanized_names(question) if not romanized.mentions(n)]
     cov_word = extract.coverage(para_norm, words)

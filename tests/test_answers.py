@@ -103,6 +103,13 @@ def test_in_scope_questions_are_answered_with_verbatim_spans(assistant, question
     check_citations(ans)
 
 
+@pytest.mark.parametrize("question", ["章秋区引进了多少人才回乡？", "张丘区吸引了多少人才回乡？"])
+def test_a_place_mistyped_by_a_homophone_is_still_that_place(assistant, question):
+    ans = assistant.ask(question).to_dict()  # 章丘区, typed by its sound
+    assert ans["found"] is True, ans
+    assert "500余名" in ans["answer"]
+
+
 @pytest.mark.parametrize("question, expected", [
     # 上半年完成工业产值544.41亿元，增长13.2%: the rate, not the sum
     ("What is the growth rate of industrial output?", "13.2%"),
