@@ -41,7 +41,7 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
         r"比例|百分之|百分比|增幅|\bhow (?:many|much|long|big|large)\b|what percent|"
         r"\bnumber of\b|\bby how much\b|\bwhat (?:share|proportion|percentage)\b|"
         # "What is the growth rate of …": a rate, a share or a total is a number too.
-        r"\bwhat (?:is|was|are|were) the (?:\w+ ){0,3}?(?:rate|growth|percentage|share|"
+        r"\bwhat (?:is|was|are|were) (?:[\w']+ ){0,4}?(?:rate|growth|percentage|share|"
         r"proportion|number|total|amount)\b")),
     # 区长叫什么名字 (the reporter's name) asks for a person's name, not any name.
     ("person", re.compile(r"(?:长|书记|支书|主任|记者|通讯员|负责人|经理|专家)的?(?:叫什么|名字|姓名)|"

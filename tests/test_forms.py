@@ -49,6 +49,7 @@ from qa.textnorm import normalize
     ("多重保障是什么？", "other"),  # 多重 as "manifold", not "how heavy"
     # a rate, a growth or a total asked for with "what is the" is a number
     ("What is the growth rate of industrial output?", "number"),
+    ("What was Zhangqiu's unemployment rate in 2020?", "number"),
     ("What was the total investment of the signed projects?", "number"),
     ("What is the name of the platform?", "name"),
 ])
