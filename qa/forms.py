@@ -42,7 +42,7 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
         r"\bnumber of\b|\bby how much\b|\bwhat (?:share|proportion|percentage)\b|"
         # "What is the growth rate of …": a rate, a share or a total is a number too.
         r"\bwhat (?:is|was|are|were) (?:[\w']+ ){0,4}?(?:rate|growth|percentage|share|"
-        r"proportion|number|total|amount)\b")),
+        r"proportion|number|total|amount|population|value|cost|price|length|capacity)\b")),
     # 区长叫什么名字 (the reporter's name) asks for a person's name, not any name.
     ("person", re.compile(r"(?:长|书记|支书|主任|记者|通讯员|负责人|经理|专家)的?(?:叫什么|名字|姓名)|"
                           r"\b(?:reporter|journalist|correspondent|secretary|mayor|director|"
@@ -201,13 +201,16 @@ _ENGLISH_UNITS = (
     (re.compile(r"\b(?:share|proportion|percentage|rate|growth|gr[eo]wn?|grow)\b"), ("%",)),
     (re.compile(r"\bhow many (?:\S+ )?(?:companies|enterprises|firms|businesses)\b"), ("家",)),
     (re.compile(r"\bhow many (?:\S+ )?households\b"), ("户",)),
-    (re.compile(r"\bhow many (?:\S+ )?(?:people|persons|workers|residents|talents)\b"),
-     ("人", "名")),
+    (re.compile(r"\bhow many (?:\S+ )?(?:people|persons|workers|residents|talents)\b|"
+                r"\bpopulation\b"), ("人", "名")),
     (re.compile(r"\bhow many (?:\S+ )?(?:buses|vehicles|cars)\b"), ("辆",)),
     (re.compile(r"\bhow many (?:\S+ )?(?:tons|tonnes)\b"), ("吨",)),
     (re.compile(r"\bhow many (?:\S+ )?(?:kilometers|kilometres|km)\b"), ("公里",)),
     (re.compile(r"\b(?:electricity|power|kwh|kilowatt[- ]hours?)\b"), ("度",)),
     (re.compile(r"\bhow many square\b|\barea\b"), _AREA),
+    (re.compile(r"\blength\b|\bhow long (?:is|are|was)\b|\bhow far\b"), _LENGTH),
+    (re.compile(r"\bcapacity\b"), ("立方米",)),
+    (re.compile(r"\b(?:cost|price|value)\b"), ("元",)),
     (re.compile(r"\bhow much\b.*\b(?:money|cost|invest\w*|capital|spen[dt]|funds?|funding|"
                 r"worth|value|revenue|output|yuan)\b|\byuan\b"), ("元",)),
     (re.compile(r"\bhow many\b"), _COUNT_UNITS),

@@ -90,6 +90,11 @@ def test_question_form(question, form):
     ("走访一次隔多长时间？", ()),  # 每月至少一次: a time told in too many ways
     ("How much did industrial output grow?", ("%",)),
     ("How much electricity does the plant generate a year?", ("度",)),  # 1.63亿度
+    ("What is the population of the district?", ("人", "名")),
+    ("What is the total length of the river?", forms._LENGTH),
+    ("How long is the East Ring section?", forms._LENGTH),
+    ("How long will it take?", ()),  # a time, not a length
+    ("What was the cost of the expansion?", ("元",)),
 ])
 def test_asked_unit(question, units):
     assert forms.asked_unit(question) == units
