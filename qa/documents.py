@@ -256,6 +256,24 @@ def sentences(chunk: Chunk) -> list[Span]:
     return out
 
 
+#: the longest opening sentence taken for a paragraph's own title (生态环境持续改善。).
+TITLE_MAX_CHARS = 10
+
+
+def title_sentence(chunk: Chunk) -> Span | None:
+    """The opening sentence of a body paragraph that titles it — at most
+    ``TITLE_MAX_CHARS`` characters, no comma, more sentences after it (生态环境持续改善。
+    坚决打好…) — or None."""
+    if chunk.kind != "body":
+        return None
+    found = sentences(chunk)
+    if len(found) < 2:
+        return None
+    first = found[0]
+    text = chunk.text[first.start - chunk.start:first.end - chunk.start].rstrip("。！？!?")
+    return first if len(text) <= TITLE_MAX_CHARS and not re.search("[，,：:]", text) else None
+
+
 def clauses(sentence_text: str, offset: int) -> list[Span]:
     """Comma/colon-separated clauses of one sentence; ``、`` lists stay whole."""
     return _spans(_CLAUSE, sentence_text, offset)

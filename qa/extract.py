@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from qa.config import SPAN_WEIGHTS
-from qa.documents import clauses, sentences
+from qa.documents import clauses, sentences, title_sentence
 from qa.forms import OTHER_UNIT, asked_units, has_form, question_form
 from qa.textnorm import normalize
 from qa.types import Chunk, Span
@@ -111,6 +111,11 @@ def span_features(question: str, paragraphs: list[tuple[Chunk, float]],
         # A span made only of the question's own words (a heading it names) tells nothing:
         # it is no candidate, unless the question quotes the whole paragraph.
         new = [(p, sim) for p, sim in scored if normalize(text[p[0].start:p[0].end]) not in qn]
+        # A paragraph's title (生态环境持续改善。) may tell how something is going, but it is
+        # no method, number or name: for a question of a recognised form, no candidate.
+        title = title_sentence(chunk) if form != "other" else None
+        if title is not None:
+            new = [(p, sim) for p, sim in new if p[1] != title] or new
         for (span, sent), sim in new or scored:
             s_text = text[span.start:span.end]
             s_norm = normalize(s_text)

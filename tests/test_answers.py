@@ -103,6 +103,19 @@ def test_in_scope_questions_are_answered_with_verbatim_spans(assistant, question
     check_citations(ans)
 
 
+@pytest.mark.parametrize("question, title", [("章丘怎么改善农村环境？", "生态环境持续改善"),
+                                             ("如何做大做强项目？", "项目做大做强")])
+def test_a_paragraph_title_is_no_answer_to_how(assistant, question, title):
+    ans = assistant.ask(question).to_dict()
+    assert ans["found"] is True, ans
+    assert title not in ans["answer"]  # what was done, not the heading over it
+
+
+def test_a_paragraph_title_may_say_how_things_are_going(assistant):
+    ans = assistant.ask("章丘的生态环境怎么样？").to_dict()
+    assert ans["found"] is True and ans["answer"] == "生态环境持续改善"
+
+
 @pytest.mark.parametrize("question", ["章秋区引进了多少人才回乡？", "张丘区吸引了多少人才回乡？"])
 def test_a_place_mistyped_by_a_homophone_is_still_that_place(assistant, question):
     ans = assistant.ask(question).to_dict()  # 章丘区, typed by its sound

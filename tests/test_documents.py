@@ -16,6 +16,7 @@ from qa.documents import (
     read_report,
     read_reports,
     sentences,
+    title_sentence,
 )
 from qa.errors import SourceError
 
@@ -145,6 +146,17 @@ def test_byline_lines_are_separate_sentences(seed_report, seed_chunks):
     sents = [seed_report.text[s.start:s.end] for s in sentences(byline)]
     assert len(sents) == 2
     assert all("\n" not in s for s in sents)
+
+
+def test_a_short_opening_sentence_titles_its_paragraph(seed_report, seed_chunks):
+    eco = chunk_with(seed_chunks, "淘汰落后工业炉窑90台")
+    title = title_sentence(eco)
+    assert title is not None and seed_report.text[title.start:title.end] == "生态环境持续改善。"
+    # an opening sentence with a comma, or a paragraph of one sentence, has no title
+    assert title_sentence(chunk_with(seed_chunks, "2020年是全面建成小康社会的收官之年")) is None
+    assert title_sentence(chunk_with(seed_chunks, "章丘区高质量发展取得丰硕成果")) is None
+    titled = [c for c in seed_chunks if title_sentence(c) is not None]
+    assert 10 <= len(titled) < len([c for c in seed_chunks if c.kind == "body"])
 
 
 def test_clauses_split_at_commas_not_at_enumeration_commas():
