@@ -37,7 +37,8 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
     ("date", re.compile(r"什么时候|何时|哪年|哪一年|几月|哪天|哪一天|日期|啥时候|\bwhen\b|what year|"
                         r"which year")),
     ("number", re.compile(
-        r"多少|几[个项名家台处条次年人位所辆座种批大万亿千百十成倍款度吨元米户岁天周级]|几$|几[？?]|多大|多高|多长|多久|多远|多重(?=[？?呢啊吗]|$)|"
+        r"多少|几[个项名家台处条次年人位所辆座种批大万亿千百十成倍款度吨元米户岁天周级]|几$|几[？?]|"
+        r"多大|多高|多长|多久|多远|多重(?=[？?呢啊吗]|$)|"
         r"比例|百分之|百分比|增幅|\bhow (?:many|much|long|big|large)\b|what percent|"
         r"\bnumber of\b|\bby how much\b|\bwhat (?:share|proportion|percentage)\b|"
         # "What is the growth rate of …": a rate, a share or a total is a number too.
