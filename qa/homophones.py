@@ -9,8 +9,13 @@ for another place: 历城 is no 立成.
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import re
+import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 from qa.textnorm import has_cjk
 
@@ -18,12 +23,26 @@ from qa.textnorm import has_cjk
 _MIN_LEN, _MAX_LEN = 2, 4
 
 
+@lru_cache(maxsize=1)
+def _reading_table() -> dict[int, str]:
+    """pypinyin's readings of every character (code point → "lè,yuè"), read from its
+    ``pinyin_dict.json`` without importing pypinyin: its phrase dictionary would add about
+    45 MB to a process that needs single characters only (the table alone: about 12 MB)."""
+    spec = importlib.util.find_spec("pypinyin")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("pypinyin is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "pinyin_dict.json"
+    return {int(k): v for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+
+
 @lru_cache(maxsize=4096)
 def _readings(char: str) -> frozenset[str]:
-    """Every toneless pinyin reading of ``char`` (乐: le, yue)."""
-    from pypinyin import Style, pinyin
-
-    return frozenset(pinyin(char, style=Style.NORMAL, heteronym=True)[0])
+    """Every toneless pinyin reading of ``char`` (乐: le, yue); empty for no character."""
+    readings = _reading_table().get(ord(char), "") if len(char) == 1 else ""
+    # ü is typed v (nǚ → nv): 女 nv and 努 nu do not sound alike
+    plain = (unicodedata.normalize("NFD", r).replace("u\u0308", "v").encode("ascii", "ignore")
+             .decode() for r in readings.split(","))
+    return frozenset(p for p in (re.sub("[^a-z]", "", r) for r in plain) if p)
 
 
 def sounds_alike(a: str, b: str) -> bool:

@@ -29,3 +29,5 @@ def test_any_reading_of_a_character_counts():
     assert sounds_alike("乐", "月")  # 乐 reads le and yue
     assert sounds_alike("乐", "勒")
     assert not sounds_alike("章", "丘")
+    assert not sounds_alike("女", "努")  # nü is no nu
+    assert sounds_alike("绿", "率")  # 率 also reads lü
