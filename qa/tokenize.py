@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from typing import Any
 
 from qa.textnorm import normalize
 
@@ -94,7 +95,23 @@ def person_names(text: str) -> list[str]:
     if _pos is None:
         with _pos_lock:
             if _pos is None:
-                from jieba.posseg import POSTokenizer
-
-                _pos = POSTokenizer(_tokenizer())
+                _pos = _name_tagger()
     return [w.word for w in _pos.cut(normalize(text)) if w.flag.startswith("nr")]
+
+
+def _name_tagger() -> Any:
+    """jieba's part-of-speech tagger, keeping the tags of its dictionary's names only: the
+    other 300,000 words' tags (about 43 MB) would tell nothing more here, where every word
+    that is not a name may as well be tagged x."""
+    from jieba.posseg import POSTokenizer
+
+    class NameTagger(POSTokenizer):  # type: ignore[misc]
+        def load_word_tag(self, f: Any) -> None:
+            self.word_tag_tab = {}
+            with f:
+                for line in f:  # "word frequency tag"
+                    parts = line.decode("utf-8").split()
+                    if len(parts) == 3 and parts[2].startswith("nr"):
+                        self.word_tag_tab[parts[0]] = parts[2]
+
+    return NameTagger(_tokenizer())

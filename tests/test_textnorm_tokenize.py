@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import qa.tokenize as tokenize_module
 from qa.textnorm import has_cjk, is_cjk, normalize
-from qa.tokenize import STOPWORDS, raw_words, tokenize
+from qa.tokenize import STOPWORDS, person_names, raw_words, tokenize
 
 # ---------------------------------------------------------------- normalisation
 
@@ -123,3 +124,13 @@ def test_tokenize_never_emits_whitespace_or_punctuation_tokens():
         core = t.lstrip("·")
         assert core and not any(c in string.whitespace for c in core)
         assert not any(c in "“”—（）！、《》" for c in core)
+
+
+def test_person_names_are_what_the_tagger_reads_as_names():
+    assert person_names("齐鲁晚报·齐鲁壹点记者 支倩倩")[-1] == "支倩倩"  # a name jieba never saw
+    assert person_names("通讯员 孟凡庚 郭广猛") == ["孟凡庚", "郭广猛"]
+    assert person_names("找记者 上壹点") == []
+    assert person_names("党组织书记") == []
+    # the tagger keeps its dictionary's name tags only, not 300,000 words' tags
+    tags = tokenize_module._name_tagger().word_tag_tab
+    assert tags and all(t.startswith("nr") for t in tags.values()) and len(tags) < 100_000
