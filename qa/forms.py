@@ -43,7 +43,8 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
         r"\bnumber of\b|\bby how much\b|\bwhat (?:share|proportion|percentage)\b|"
         # "What is the growth rate of …": a rate, a share or a total is a number too.
         r"\bwhat (?:is|was|are|were) (?:[\w']+ ){0,4}?(?:rate|growth|percentage|share|"
-        r"proportion|number|total|amount|population|value|cost|price|length|capacity)\b")),
+        r"proportion|number|total|amount|population|value|cost|price|length|capacity|area|"
+        r"size|income|revenue|average)\b")),
     # 区长叫什么名字 (the reporter's name) asks for a person's name, not any name.
     ("person", re.compile(r"(?:长|书记|支书|主任|记者|通讯员|负责人|经理|专家)的?(?:叫什么|名字|姓名)|"
                           r"\b(?:reporter|journalist|correspondent|secretary|mayor|director|"
@@ -211,7 +212,7 @@ _ENGLISH_UNITS = (
     (re.compile(r"\bhow many square\b|\barea\b"), _AREA),
     (re.compile(r"\blength\b|\bhow long (?:is|are|was)\b|\bhow far\b"), _LENGTH),
     (re.compile(r"\bcapacity\b"), ("立方米",)),
-    (re.compile(r"\b(?:cost|price|value)\b"), ("元",)),
+    (re.compile(r"\b(?:cost|price|value|income|revenue|salary|wages?)\b"), ("元",)),
     (re.compile(r"\bhow much\b.*\b(?:money|cost|invest\w*|capital|spen[dt]|funds?|funding|"
                 r"worth|value|revenue|output|yuan)\b|\byuan\b"), ("元",)),
     (re.compile(r"\bhow many\b"), _COUNT_UNITS),
@@ -313,6 +314,8 @@ def has_form(text: str, form: str, question_norm: str = "",
         pos = m.end()
         found = m.group().strip()
         number = _DIGITS.match(found)
+        if form == "number" and found.endswith("大") and "几大" not in question_norm:
+            continue  # 八大名品, 五大振兴 name a group; they answer 几大, not 销量多少
         # What the question already states is no answer (its 12个 in 其中12个…完成投资70.8亿元);
         # an enumeration's 、 is no statement (the question may enumerate too).
         restated = found in question_norm and found != "、"

@@ -41,6 +41,9 @@ OUT_OF_SCOPE = {
     "english-unknown-person": "Who is the principal of the new kindergarten group?",
     "english-unknown-count": "How many tourists came to Baiyun Lake?",
     "english-unknown-rate": "What is the unemployment rate in Zhangqiu?",
+    "english-unknown-income": "What is the average income of farmers in Zhangqiu?",
+    "english-unknown-area": "What is the area of Baiyun Lake?",  # 扩容1500万立方米 is a volume
+    "sales-not-given": "拼多多上章丘大葱销量多少？",  # 八大名品 is no amount
 }
 
 

@@ -50,6 +50,8 @@ from qa.textnorm import normalize
     # a rate, a growth or a total asked for with "what is the" is a number
     ("What is the growth rate of industrial output?", "number"),
     ("What was Zhangqiu's unemployment rate in 2020?", "number"),
+    ("What is the area of Baiyun Lake?", "number"),
+    ("What is the average income of farmers?", "number"),
     ("What was the total investment of the signed projects?", "number"),
     ("What is the name of the platform?", "name"),
 ])
@@ -95,6 +97,7 @@ def test_question_form(question, form):
     ("How long is the East Ring section?", forms._LENGTH),
     ("How long will it take?", ()),  # a time, not a length
     ("What was the cost of the expansion?", ("元",)),
+    ("What is the average income of farmers?", ("元",)),
 ])
 def test_asked_unit(question, units):
     assert forms.asked_unit(question) == units
@@ -123,7 +126,8 @@ def test_a_unit_is_not_part_of_another():
 
 def test_a_number_in_quotes_is_a_name_not_an_amount():
     assert forms.has_form("完善全区“1266”工作思路", "number") == 0.0
-    assert forms.has_form("聚力“八大名品”培育", "number") == 1.0  # 八大 still counts
+    # 八大 still counts, for a question that asks 几大
+    assert forms.has_form("聚力“八大名品”培育", "number", normalize("有几大名品？")) == 1.0
 
 
 def test_has_form():
@@ -339,6 +343,12 @@ def test_a_share_may_be_given_in_percentage_points():
     assert share == ("%",)
     assert forms.has_form("超时间进度12个百分点", "number", "", share) == 1.0
     assert forms.has_form("完成投资70.8亿元", "number", "", share) == forms.OTHER_UNIT
+
+
+def test_a_numbered_group_is_no_amount_unless_asked_for():
+    question = normalize("拼多多上章丘大葱销量多少？")
+    assert forms.has_form("聚力“八大名品”培育", "number", question) == 0.0
+    assert forms.has_form("聚力“八大名品”培育", "number", normalize("培育了几大名品？")) == 1.0
 
 
 def test_a_slogans_hundreds_are_no_count():
