@@ -131,7 +131,7 @@ _NAMED_SUMS = ("投资", "收入", "产值", "gdp", "生产总值", "营收", "�
                "预算", "融资", "贷款", "工资")
 _ANY_SUM = ("资金", "价格", "金额", "费用", "经费", "成本", "价值", "补贴")
 #: quantities whose unit goes without saying (总投资是多少 → an amount in 元).
-_QUANTITY_UNITS = ((("增长率", ("%",)), ("增速", ("%",)),  # GDP增速: a rate, not a sum
+_QUANTITY_UNITS = ((("率", ("%",)), ("增速", ("%",)),  # GDP增长率: a rate, not a sum
                     # the question word names the measure: 多高 a height (八大名品 is none);
                     # 多长时间 a time, told in too many ways (每月一次) to ask for a unit
                     ("多长时间", ()), ("多高", _LENGTH), ("多远", _LENGTH), ("多长", _LENGTH),
@@ -148,9 +148,20 @@ _ASKED_MONEY = re.compile(
     r"(?:额|总额|总量)?(?:是|为|有|达到|达|共|一共|总共|大概|大约)*(?:多少|几)")
 
 
-def _asked_money(question_norm: str, units: tuple[str, ...]) -> str:
-    """The amount of money a number question asks for (人均可支配收入是多少 → 收入), or ''."""
-    m = _ASKED_MONEY.search(question_norm) if units == ("元",) else None
+#: a rate named by what it is of (覆盖率, 城镇化率); not 效率 or 频率, which any rate may answer.
+_ASKED_RATE = re.compile(r"([\u4e00-\u9fff][^效频速概\W\d])率")
+
+
+def _asked_quantity(question_norm: str, units: tuple[str, ...]) -> str:
+    """What a number question asks for by name, which the answer must name too: a sum of
+    money (人均可支配收入是多少 → 收入) or a rate (城镇化率是多少 → 镇化, 增长率 → 增长);
+    '' when it names none."""
+    if units == ("元",):
+        m = _ASKED_MONEY.search(question_norm)
+    elif units == ("%",):
+        m = _ASKED_RATE.search(question_norm)
+    else:
+        m = None
     return m.group(1) if m else ""
 
 
@@ -340,8 +351,8 @@ def has_form(text: str, form: str, question_norm: str = "",
         return 1.0
     if form == "date" and best == 0.0 and _relative_time(text, question_norm):
         return 1.0
-    money = _asked_money(question_norm, units) if form == "number" else ""
-    if money and money not in text:  # 总投资1.39亿元 is no 人均可支配收入
+    named = _asked_quantity(question_norm, units) if form == "number" else ""
+    if named and named not in text:  # 总投资1.39亿元 is no 人均可支配收入, 覆盖率 no 城镇化率
         best = min(best, OTHER_UNIT)
     return best
 

@@ -44,6 +44,7 @@ OUT_OF_SCOPE = {
     "english-unknown-income": "What is the average income of farmers in Zhangqiu?",
     "english-unknown-area": "What is the area of Baiyun Lake?",  # 扩容1500万立方米 is a volume
     "sales-not-given": "拼多多上章丘大葱销量多少？",  # 八大名品 is no amount
+    "rate-not-given": "章丘区城镇化率是多少？",  # 85% is the 文明村镇达标覆盖率
 }
 
 

@@ -83,6 +83,8 @@ def test_question_form(question, form):
     # a rate of a sum (GDP增速, output growth) is a percentage, not the sum
     ("GDP增速是多少？", ("%",)),
     ("工业产值增长率是多少？", ("%",)),
+    ("城镇化率是多少？", ("%",)),
+    ("达标率有多高？", ("%",)),  # a rate, not a height
     ("收入增长了多少？", ("元",)),
     ("What is the GDP growth rate?", ("%",)),
     # the question word names the measure
@@ -343,6 +345,17 @@ def test_a_share_may_be_given_in_percentage_points():
     assert share == ("%",)
     assert forms.has_form("超时间进度12个百分点", "number", "", share) == 1.0
     assert forms.has_form("完成投资70.8亿元", "number", "", share) == forms.OTHER_UNIT
+
+
+def test_a_rate_asked_for_by_name_must_be_that_rate():
+    units = ("%",)
+    assert forms.has_form("文明村镇达标覆盖率达到85%", "number", normalize("覆盖率是多少"), units) == 1.0
+    assert forms.has_form("上半年工业产值增长13.2%", "number", normalize("增长率是多少"), units) == 1.0
+    # 85% is the coverage rate, not the urbanisation rate
+    assert forms.has_form("文明村镇达标覆盖率达到85%", "number", normalize("城镇化率是多少"),
+                          units) == forms.OTHER_UNIT
+    # an efficiency names no rate of its own: any share may answer it
+    assert forms.has_form("审批提速60%以上", "number", normalize("审批效率提高了多少"), units) == 1.0
 
 
 def test_a_numbered_group_is_no_amount_unless_asked_for():
