@@ -223,9 +223,9 @@ _ENGLISH_UNITS = (
     (re.compile(r"\bhow many square\b|\barea\b"), _AREA),
     (re.compile(r"\blength\b|\bhow long (?:is|are|was)\b|\bhow far\b"), _LENGTH),
     (re.compile(r"\bcapacity\b"), ("立方米",)),
-    (re.compile(r"\b(?:cost|price|value|income|revenue|salary|wages?)\b"), ("元",)),
-    (re.compile(r"\bhow much\b.*\b(?:money|cost|invest\w*|capital|spen[dt]|funds?|funding|"
-                r"worth|value|revenue|output|yuan)\b|\byuan\b"), ("元",)),
+    (re.compile(r"\b(?:cost|price|value|income|revenue|salary|wages?|yuan)\b|"
+                r"\bhow much\b.*\b(?:money|invest\w*|capital|spen[dt]|funds?|funding|worth|"
+                r"output)\b"), ("元",)),
     (re.compile(r"\bhow many\b"), _COUNT_UNITS),
 )
 
@@ -405,9 +405,8 @@ def _relative_time(text: str, question_norm: str) -> bool:
     if _EXACT_TIME.search(question_norm):
         return False
     asked = _character_pairs(question_norm)
-    return any(_RELATIVE_TIME.search(clause)
-               and len({clause[i:i + 2] for i in range(len(clause) - 1)} & asked) >= 3
-               for clause in re.split(r"[,;。，；]", text))
+    return any(_RELATIVE_TIME.search(clause) and len(_character_pairs(clause) & asked) >= 3
+               for clause in _CLAUSE_END.split(text))
 
 
 _COUNTED = re.compile(f"(?:多少|几)[{_CLASSIFIERS}]([\u4e00-\u9fff]{{2,4}})")
