@@ -27,12 +27,19 @@ _MIN_LEN, _MAX_LEN = 2, 4
 def _reading_table() -> dict[int, str]:
     """pypinyin's readings of every character (code point → "lè,yuè"), read from its
     ``pinyin_dict.json`` without importing pypinyin: its phrase dictionary would add about
-    45 MB to a process that needs single characters only (the table alone: about 12 MB)."""
+    45 MB to a process that needs single characters only (the table alone: about 12 MB).
+    The file is pypinyin's own business: should a release move it, the same table comes
+    from pypinyin itself, at that cost."""
     spec = importlib.util.find_spec("pypinyin")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("pypinyin is not installed")
-    path = Path(next(iter(spec.submodule_search_locations))) / "pinyin_dict.json"
-    return {int(k): v for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+    try:
+        if spec is None or not spec.submodule_search_locations:
+            raise OSError("pypinyin is not installed as a package folder")
+        path = Path(next(iter(spec.submodule_search_locations))) / "pinyin_dict.json"
+        return {int(k): v for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+    except (OSError, ValueError, AttributeError):
+        from pypinyin.constants import PINYIN_DICT
+
+        return dict(PINYIN_DICT)
 
 
 @lru_cache(maxsize=4096)

@@ -31,3 +31,19 @@ def test_any_reading_of_a_character_counts():
     assert not sounds_alike("章", "丘")
     assert not sounds_alike("女", "努")  # nü is no nu
     assert sounds_alike("绿", "率")  # 率 also reads lü
+
+
+def test_the_readings_come_from_pypinyin_itself_when_its_table_file_is_gone(monkeypatch):
+    import qa.homophones as homophones
+
+    real = homophones._reading_table()
+    monkeypatch.setattr(homophones.Path, "read_text",
+                        lambda *a, **k: (_ for _ in ()).throw(FileNotFoundError("moved")))
+    homophones._reading_table.cache_clear()
+    homophones._readings.cache_clear()
+    try:
+        assert homophones._reading_table() == real
+        assert Homophones(WORDS).misspells("章秋") == "章丘"
+    finally:
+        homophones._reading_table.cache_clear()
+        homophones._readings.cache_clear()
