@@ -18,6 +18,7 @@ import numpy as np
 from qa import confidence, evidence, extract
 from qa.config import Settings
 from qa.dense import Encoder
+from qa.documents import report_year
 from qa.errors import BadQuestion, IndexStoreError
 from qa.fuse import fuse, minmax
 from qa.homophones import Homophones
@@ -183,7 +184,8 @@ class Assistant:
         hit_of = {h.chunk_id: h for h in top}
         romanized = None if has_cjk(q) else self._romanized_corpus()
         features = (evidence.features(q, best[0], hit_of[best[0].chunk.id].dense, words,
-                                      self.index.bm25, romanized, self._homophones)
+                                      self.index.bm25, romanized, self._homophones,
+                                      self._report_year(best[0].chunk.doc))
                     if best else {"n_terms": 0.0})
         features["ranking"] = [h.chunk_id for h in hits]
         confidence = self._confidence(features)
@@ -285,6 +287,13 @@ class Assistant:
         on the first question that names a place no report mentions."""
         return self._once("homophones", lambda: Homophones(
             w for w in self.index.bm25.vocab if not w.startswith("·")))
+
+    def _report_year(self, doc: str) -> str | None:
+        """The year ``doc`` is about (qa/documents.py: report_year), as the index dated its
+        paragraphs: read once per report."""
+        if not self.settings.report_year:
+            return None
+        return self._once(f"year:{doc}", lambda: report_year(self.source_text(doc)))
 
     def _once(self, name: str, build: Callable[[], Any]) -> Any:
         """``build()``, run once however many threads ask at the same time."""

@@ -115,24 +115,27 @@ class Pool:
                 "per_s": len(texts) / wall}
 
 
-def corpus_tokens(chunks: list[Any], settings: Settings) -> list[list[str]]:
-    """tokenize(lexical_text(chunk)) for every chunk, memoised per sentence. Exact: no token
-    spans 。！？；, so a text's tokens are its sentences' tokens in order (checked on a sample)."""
+def corpus_tokens(chunks: list[Any], settings: Settings,
+                  years: dict[str, str | None] | None = None) -> list[list[str]]:
+    """tokenize(lexical_text(chunk)) for every chunk (dated by ``years``, its report's own
+    year, as the indexer dates it), memoised per sentence. Exact: no token spans 。！？；, so
+    a text's tokens are its sentences' tokens in order (checked on a sample)."""
     from qa.indexer import lexical_text
     from qa.tokenize import tokenize
 
+    years = years or {}
     memo: dict[str, list[str]] = {}
     split = re.compile(r"(?<=[。！？；])")
     out = []
     for chunk in chunks:
         toks: list[str] = []
-        for piece in split.split(lexical_text(chunk, settings.section_weight)):
+        for piece in split.split(lexical_text(chunk, settings.section_weight, years.get(chunk.doc))):
             if piece not in memo:
                 memo[piece] = tokenize(piece, settings.char_ngram)
             toks.extend(memo[piece])
         out.append(toks)
     for i in range(0, len(chunks), max(1, len(chunks) // 200)):
-        text = lexical_text(chunks[i], settings.section_weight)
+        text = lexical_text(chunks[i], settings.section_weight, years.get(chunks[i].doc))
         assert out[i] == tokenize(text, settings.char_ngram), "memoised tokens differ"
     return out
 
@@ -144,6 +147,7 @@ def references(source: Path, index_dir: Path, settings: Settings, questions: lis
     import rank_bm25
 
     from qa.assistant import _matchable
+    from qa.indexer import report_years
     from qa.store import load_index
     from qa.tokenize import tokenize
 
@@ -156,7 +160,8 @@ def references(source: Path, index_dir: Path, settings: Settings, questions: lis
         index.bm25.scores(t)
         sparse.append(time.perf_counter() - t0)
     t0 = time.perf_counter()
-    corpus = corpus_tokens(index.chunks, settings)
+    corpus = corpus_tokens(index.chunks, settings,
+                           report_years(index.reports.values(), settings))
     kind = {"plus": "BM25Plus", "okapi": "BM25Okapi", "l": "BM25L"}[settings.bm25_variant]
     extra = {"epsilon": 0.25} if kind == "BM25Okapi" else {"delta": settings.bm25_delta}
     ref = getattr(rank_bm25, kind)(corpus, k1=settings.bm25_k1, b=settings.bm25_b, **extra)

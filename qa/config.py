@@ -53,6 +53,9 @@ class Settings:
     minor_max_chars: int = 40
     #: above this many paragraphs the vector index is approximate (IVF) instead of flat.
     ann_threshold: int = 20000
+    #: date each body paragraph by its report's own year when it does not say it
+    #: (qa/documents.py: report_year): a review of 2020 rarely repeats 2020 in every line.
+    report_year: bool = True
     # --- query time ---
     fusion: str = "weighted"  # "weighted" (min-max normalised scores) or "rrf"
     weight_bm25: float = 0.6
@@ -82,6 +85,7 @@ class Settings:
         keys = (
             "model", "bm25_variant", "bm25_k1", "bm25_b", "bm25_delta", "char_ngram",
             "section_weight", "heading_max_chars", "minor_max_chars", "ann_threshold",
+            "report_year",
         )
         return {k: getattr(self, k) for k in keys}
 
@@ -99,7 +103,7 @@ class Settings:
                 continue
             kind = type(getattr(cls(), f.name))
             try:
-                changes[f.name] = kind(raw)
+                changes[f.name] = _flag(raw) if kind is bool else kind(raw)
             except ValueError:
                 raise UsageError(f"QA_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
         settings = cls(**changes)
@@ -115,6 +119,16 @@ class Settings:
             raise UsageError(f"threshold must lie in [0, 1], not {self.threshold}")
         if not 0.0 <= self.sentence_weight <= 1.0:
             raise UsageError(f"sentence_weight must lie in [0, 1], not {self.sentence_weight}")
+
+
+def _flag(raw: str) -> bool:
+    """1/0, true/false, yes/no, on/off (bool("0") would be True)."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
 
 
 def available_cores() -> int:

@@ -277,3 +277,30 @@ def title_sentence(chunk: Chunk) -> Span | None:
 def clauses(sentence_text: str, offset: int) -> list[Span]:
     """Comma/colon-separated clauses of one sentence; ``、`` lists stay whole."""
     return _spans(_CLAUSE, sentence_text, offset)
+
+
+_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)\s*年")
+#: a report names its own year at least this often (and in most of its year mentions).
+_OWN_YEAR_MIN = 3
+
+
+def report_year(text: str) -> str | None:
+    """The year a report is about, which its paragraphs mostly leave unsaid: the year it
+    names most, named at least three times and in more than half of its year mentions
+    (2020 in a review of 2020 that also names 2016 and 2018 once). None when no year
+    stands out (a report on a five-year plan, a report with no years)."""
+    counts: dict[str, int] = {}
+    for m in _YEAR.finditer(text):
+        counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    if not counts:
+        return None
+    year, n = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+    return year if n >= _OWN_YEAR_MIN and 2 * n > sum(counts.values()) else None
+
+
+def with_year(text: str, year: str | None) -> str:
+    """``text`` dated by its report's own ``year`` (``report_year``) when it does not name
+    it already: what BM25 and the evidence checks read for a paragraph or sentence."""
+    if year and re.search(rf"(?<![\d.]){year}(?![\d.]?\d)", text) is None:
+        return f"{text} {year}年"
+    return text

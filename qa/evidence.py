@@ -108,16 +108,18 @@ def term_weights(question: str, bm25: SparseBM25) -> tuple[dict[str, float], dic
 def features(question: str, best: extract.Candidate, paragraph_similarity: float,
              words: dict[str, float], bm25: SparseBM25,
              romanized: RomanizedCorpus | None = None,
-             homophones: Callable[[], Homophones] | None = None) -> dict[str, float]:
+             homophones: Callable[[], Homophones] | None = None,
+             year: str | None = None) -> dict[str, float]:
     """The features qa/confidence.py weighs, for the best span of a question;
     ``romanized`` (when the corpus is small enough to have one) checks the pinyin names of
     an English question; ``homophones`` (built on demand) tells a place name mistyped by a
-    same-sounding character (章秋区) from one no report mentions."""
+    same-sounding character (章秋区) from one no report mentions; ``year``, the span's
+    report's own year, is named by every paragraph of it."""
     if not words:
         return {"n_terms": 0.0}
     vocab = bm25.vocab
     qn = normalize(question)
-    para_norm = normalize(lexical_text(best.chunk, 1))
+    para_norm = normalize(lexical_text(best.chunk, 1, year))
     raw = raw_words(question)
     focus = focus_word(raw)
     unknown = [n for n in named_terms(qn, raw) if n not in vocab and n[:-1] not in vocab]

@@ -11,14 +11,14 @@ the paragraphs a question retrieves are embedded when it is asked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from qa.config import Settings
 from qa.dense import Encoder
-from qa.documents import sentences
+from qa.documents import sentences, with_year
 from qa.extract import candidate_spans
 from qa.sparse import SentenceBM25, build_sentence_bm25
 from qa.tokenize import tokenize
@@ -104,12 +104,18 @@ def embed_spans(chunks: Sequence[Chunk], text_of: Callable[[str], str],
 
 
 def sentence_bm25(chunks: Sequence[Chunk], text_of: Callable[[str], str],
-                  settings: Settings) -> SentenceBM25:
-    """BM25 over every sentence of the corpus, each sentence owned by its paragraph."""
+                  settings: Settings, years: Mapping[str, str | None] | None = None
+                  ) -> SentenceBM25:
+    """BM25 over every sentence of the corpus, each sentence owned by its paragraph; a body
+    paragraph's sentences are dated by ``years`` (its report's own year) as the paragraph
+    is (qa/indexer.py: lexical_text)."""
+    years = years or {}
     pairs = []
     for row, chunk in enumerate(chunks):
         text = text_of(chunk.doc)
-        pairs.extend((row, tokenize(text[sent.start:sent.end], settings.char_ngram))
+        year = years.get(chunk.doc) if chunk.kind == "body" else None
+        pairs.extend((row, tokenize(with_year(text[sent.start:sent.end], year),
+                                    settings.char_ngram))
                      for sent in sentences(chunk))
     return build_sentence_bm25(pairs, len(chunks), settings.bm25_variant, settings.bm25_k1,
                                settings.bm25_b, settings.bm25_delta)
@@ -118,10 +124,11 @@ def sentence_bm25(chunks: Sequence[Chunk], text_of: Callable[[str], str],
 def build_span_index(chunks: Sequence[Chunk], text_of: Callable[[str], str],
                      encoder: Encoder, settings: Settings,
                      cached: dict[str, np.ndarray] | None = None,
-                     keys: Sequence[str] = ()) -> SpanIndex:
+                     keys: Sequence[str] = (),
+                     years: Mapping[str, str | None] | None = None) -> SpanIndex:
     """``cached`` maps a chunk's key (``keys[i]`` for chunk ``i``: its content and kind)
     to its span vectors from the previous build, so adding a report to a folder embeds
-    only the new paragraphs' spans."""
+    only the new paragraphs' spans; ``years``: each report's own year, by path."""
     cached = cached or {}
     vectors: list[np.ndarray | None] = [None] * len(chunks)
     for i, key in enumerate(keys):
@@ -135,4 +142,4 @@ def build_span_index(chunks: Sequence[Chunk], text_of: Callable[[str], str],
     done = [v for v in vectors if v is not None]
     starts = np.cumsum([0] + [len(v) for v in done[:-1]]).astype(np.int64)
     matrix = np.vstack(done) if done else np.zeros((0, encoder.dim), np.float32)
-    return SpanIndex(matrix, starts[:len(chunks)], sentence_bm25(chunks, text_of, settings))
+    return SpanIndex(matrix, starts[:len(chunks)], sentence_bm25(chunks, text_of, settings, years))

@@ -290,3 +290,31 @@ def test_terms_together_in_one_sentence_outrank_terms_spread_over_a_paragraph(tm
     assert assistant.settings.sentence_weight > 0
     assert top_text(assistant.settings) == together
     assert top_text(replace(assistant.settings, sentence_weight=0.0)) == spread
+
+
+def test_a_question_naming_the_reports_own_year_finds_paragraphs_that_leave_it_unsaid(tmp_path):
+    """Paragraphs are dated by their report's year (``report_year``): the year a question
+    names counts for them in BM25 and in the evidence that the paragraph answers."""
+    from qa import load_assistant
+    from qa.config import Settings
+
+    dated = ("2020年全区项目建设提速，2020年新开工项目276个，2020年重点项目全部复工，"
+             "项目专班定期调度。")
+    undated = "招商引资成效明显，出台招商新政，建立招商工作站，签约项目36个，总投资364.2亿元。"
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "r.txt").write_text(
+        f"2020年工作回顾\n\n{dated}\n\n{undated}\n\n2018年以来累计建成园区5个。\n",
+        encoding="utf-8")
+    question = "2020年签约了多少个项目？"
+
+    def ask(settings: Settings, name: str) -> tuple[str, dict]:
+        a = load_assistant(tmp_path / "src", tmp_path / name, settings, log=lambda _m: None)
+        top = a.index.chunks[a.search(question, "bm25")[0].chunk_id].text
+        answer, features = a.ask_explained(question)
+        return top, {"answer": answer.answer, "missing_number": features["missing_number"]}
+
+    top, got = ask(Settings(), "dated")
+    assert top == undated
+    assert "36个" in got["answer"] and got["missing_number"] == 0.0
+    top, got = ask(Settings(report_year=False), "undated")
+    assert top == dated

@@ -333,3 +333,25 @@ def test_display_path_relative_under_cwd_else_absolute(tmp_path, monkeypatch):
     assert display_path(SEED_FILE) == f"seeds/{SEED_FILE.name}"
     outside = tmp_path / "x.txt"
     assert display_path(outside) == str(outside.resolve())
+
+
+def test_a_report_is_about_the_year_it_names_most():
+    from qa.documents import report_year
+
+    review = "2020年是收官之年。2016年至2020年累计实施项目141个。2020年全部开工。2018年视察。2020年达标。"
+    assert report_year(review) == "2020"  # 4 of 7 mentions
+    assert report_year("2019年完成。2020年完成。2021年完成。") is None  # no year stands out
+    assert report_year("2020年完成。2020年完成。") is None  # named too seldom to date a report
+    assert report_year("2019年 2019年 2019年 2020年 2020年 2020年") is None  # a tie: no majority
+    assert report_year("增长12020年份 20200年") is None  # not years
+    assert report_year("没有年份的报告。") is None
+
+
+def test_with_year_dates_text_that_does_not_name_the_year():
+    from qa.documents import with_year
+
+    assert with_year("签约项目36个", "2020") == "签约项目36个 2020年"
+    assert with_year("2020年签约项目36个", "2020") == "2020年签约项目36个"
+    # 2020 inside a longer number or a decimal is not the year
+    assert with_year("投资12020万元，增长2020.5", "2020") == "投资12020万元，增长2020.5 2020年"
+    assert with_year("签约项目36个", None) == "签约项目36个"

@@ -250,6 +250,18 @@ def test_bad_setting_in_the_environment(built, monkeypatch, capsys) -> None:
     assert capsys.readouterr().err.startswith("error: sentence_weight must lie in [0, 1]")
 
 
+def test_a_switch_in_the_environment_reads_as_yes_or_no() -> None:
+    from qa.config import Settings
+    from qa.errors import UsageError
+
+    assert Settings.from_env({"QA_REPORT_YEAR": "0"}).report_year is False  # bool("0") is True
+    assert Settings.from_env({"QA_REPORT_YEAR": "off"}).report_year is False
+    assert Settings.from_env({"QA_REPORT_YEAR": "Yes"}).report_year is True
+    assert Settings.from_env({}).report_year is True
+    with pytest.raises(UsageError, match="QA_REPORT_YEAR='maybe' is not a valid bool"):
+        Settings.from_env({"QA_REPORT_YEAR": "maybe"})
+
+
 # ---------------------------------------------------------------------------- not writable
 
 
