@@ -2,7 +2,8 @@
 
 Overlap and embedding similarity say how close the span is to the question. The other
 features look for specific signs that the report cannot answer: a number the question names
-(a year, say) or a day (明天) that the cited paragraph lacks, a place or Latin name that no
+(a year, say) or a day (明天) that the cited paragraph lacks, a figure for another part of
+the year (上半年 for 全年), a place or Latin name that no
 report mentions (in an English question, a pinyin name: qa/romanized.py), an asked-about
 thing (多少张**床位**) that no report mentions; a number in a unit other than the asked one
 does not count as the asked form. qa/confidence.py weighs them.
@@ -14,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from qa import extract, forms
+from qa.documents import sentences
 from qa.homophones import Homophones
 from qa.indexer import lexical_text
 from qa.romanized import RomanizedCorpus, romanized_names
@@ -31,6 +33,34 @@ _NOT_PLACE = frozenset("这个 那个 哪个 全 各 本 城 该 此 每 一个 
 #: says nothing about "tomorrow" or "next year" unless its own text says 明天 or 明年.
 _RELATIVE_DAY = re.compile(r"今天|明天|昨天|今晚|昨晚|后天|前天|下周|上周|本周|今日|明日|昨日|"
                            r"明年|后年|下个月|下月")
+
+
+#: parts of a year a figure can be for, longest first (前三季度 before 三季度): a figure for
+#: the first half does not answer a question about the whole year, or the second half.
+_PERIODS = (
+    ("q1to3", r"前三季度|(?<!\d)1\s*[-—~至到]\s*9\s*月|first three quarters|first nine months"),
+    ("h1", r"上半年|前半年|(?<!\d)1\s*[-—~至到]\s*6\s*月|first half"),
+    ("h2", r"下半年|后半年|(?<!\d)7\s*[-—~至到]\s*12\s*月|second half"),
+    ("q1", r"第?一季度|first quarter"),
+    ("q2", r"第?二季度|second quarter"),
+    ("q3", r"第?三季度|third quarter"),
+    ("q4", r"第?四季度|fourth quarter"),
+    ("year", r"全年|整年|full year|whole year|entire year"),
+)
+_PERIOD = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _PERIODS))
+
+
+def periods(text_norm: str) -> set[str]:
+    """The parts of a year (上半年, 全年, first quarter …) a text names."""
+    return {m.lastgroup or "" for m in _PERIOD.finditer(text_norm)}
+
+
+def other_period(question_norm: str, sentence_norm: str) -> bool:
+    """Does the sentence give its figure for another part of the year than the question
+    asks about (全年 asked, 上半年完成工业产值… given)?"""
+    asked = periods(question_norm)
+    given = periods(sentence_norm)
+    return bool(asked and given and not asked & given)
 
 
 def question_numbers(question_norm: str) -> list[str]:
@@ -79,6 +109,15 @@ def missing_numbers(numbers: Iterable[str], haystack_norm: str) -> float:
     ``haystack_norm`` as a whole number: 8 does not count as found inside 70.8 or 2018."""
     return 1.0 if any(not re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])", haystack_norm)
                       for n in numbers) else 0.0
+
+
+def _sentence_norm(best: extract.Candidate) -> str:
+    """The normalised sentence the chosen span lies in."""
+    chunk = best.chunk
+    for sent in sentences(chunk):
+        if sent.start <= best.span.start < sent.end:
+            return normalize(chunk.text[sent.start - chunk.start:sent.end - chunk.start])
+    return normalize(chunk.text)
 
 
 def mentioned(term: str, vocab: dict[str, int]) -> bool:
@@ -139,7 +178,9 @@ def features(question: str, best: extract.Candidate, paragraph_similarity: float
         "form": form,
         # A question of a recognised form (who, how many) whose span holds no such thing.
         "missing_form": 1.0 if form == 0.0 else 0.0,
-        "missing_number": missing_numbers(question_numbers(qn), para_norm),
+        # … or a part of the year it names, where the span's sentence names another.
+        "missing_number": max(missing_numbers(question_numbers(qn), para_norm),
+                              1.0 if other_period(qn, _sentence_norm(best)) else 0.0),
         "missing_name": 1.0 if unknown else 0.0,
         "focus_unknown": 1.0 if focus and not mentioned(focus, vocab) else 0.0,
         # A question of no recognised form (为什么, 怎么样) gets no evidence from the form:

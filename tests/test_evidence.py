@@ -36,3 +36,18 @@ def test_named_terms_are_places_and_latin_names():
 def test_focus_word_is_the_thing_asked_about():
     assert evidence.focus_word(raw_words("东部医疗中心有多少张床位？")) == "床位"
     assert evidence.focus_word(raw_words("章丘区的总人口是多少？")) == "总人口"
+
+
+def test_a_figure_for_another_part_of_the_year_does_not_answer():
+    whole = normalize("章丘区2020年全年的工业产值是多少？")
+    assert evidence.periods(whole) == {"year"}
+    assert evidence.other_period(whole, normalize("上半年完成工业产值544.41亿元"))
+    assert evidence.other_period(normalize("What was the output in the second half of 2020?"),
+                                 normalize("1-6月完成工业产值544.41亿元"))
+    assert evidence.periods(normalize("前三季度增长8%")) == {"q1to3"}
+    # the asked part named (among others), or none named by either side: no sign
+    assert not evidence.other_period(normalize("上半年工业产值是多少？"),
+                                     normalize("上半年完成工业产值544亿元，全年预计千亿"))
+    assert not evidence.other_period(whole, normalize("完成工业产值1000亿元"))
+    assert not evidence.other_period(normalize("工业产值是多少？"), normalize("上半年完成544亿元"))
+    assert evidence.periods(normalize("11-6月")) == set()  # not 1-6月
