@@ -23,6 +23,10 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
                         r"(?:.*“[^”]{2,12}”.*(?:具体|指的?是|指什么|分别|哪些|哪几|"
                         r"哪[两三四五六七八九十]|包括|包含|是什么|什么意思|内容)|"
                         r".*(?:什么是|何为|何谓)“[^”]{2,12}”)")),
+    # 抓住了什么机遇, 以什么为抓手: what serves as an occasion, a lever, a mainstay … (see
+    # ``_ROLES``), which a report writes 以…为契机, 以…为抓手.
+    ("role", re.compile(r"(?:什么|啥)(?:样的)?(?:契机|机遇|机会|时机|抓手|突破口|切入点|载体|"
+                        r"支撑|主线)|以(?:什么|啥)为")),
     # 哪几位 asks for people (a byline's names), not for an enumeration with 、.
     ("person", re.compile(r"哪几位|哪些人")),
     # 哪三条河 asks for three of them; English "which" asks for a list only before a plural.
@@ -166,8 +170,9 @@ def _asked_quantity(question_norm: str, units: tuple[str, ...]) -> str:
 
 
 def question_form(question: str) -> str:
-    """What the question asks for: term (what a quoted term stands for), list, date, number,
-    name, person, place, method, purpose or other."""
+    """What the question asks for: term (what a quoted term stands for), role (what serves
+    as an occasion, a lever …), list, date, number, name, person, place, method, purpose or
+    other."""
     q = normalize(question)
     for name, pattern in _FORMS:
         if pattern.search(q):
@@ -310,6 +315,8 @@ def has_form(text: str, form: str, question_norm: str = "",
         return 1.0 if any(elaborates(text, t) for t in units) else 0.0
     if form == "purpose":  # a purpose may be told without these words: no evidence against
         return 1.0 if _PURPOSE.search(text) else 0.5
+    if form == "role":  # … and so may what serves as an occasion or a lever
+        return 1.0 if _serves_as(text, units or asked_role_noun(question_norm)) else 0.5
     pattern = _TYPE_PATTERN.get(form)
     if pattern is None:  # a question of no recognised form: no evidence either way
         return 0.5
@@ -431,10 +438,31 @@ def _counted_directly(text: str, question_norm: str) -> bool:
     return pattern is not None and pattern.search(text) is not None
 
 
+#: what may serve as what (以创建文明城市为契机 answers 抓住了什么机遇): each group's words
+#: stand for one another.
+_ROLES = (("契机", "机遇", "机会", "时机"), ("抓手",), ("突破口", "切入点"), ("载体",),
+          ("支撑",), ("主线",), ("重点",), ("核心",), ("目标",))
+
+
+def asked_role_noun(question: str) -> tuple[str, ...]:
+    """The role a ``role`` question asks what serves as (什么机遇 → 契机, 机遇 …); every
+    role when it names none (以什么为…)."""
+    q = normalize(question)
+    named = [group for group in _ROLES if any(w in q for w in group)]
+    return tuple(w for group in (named or _ROLES) for w in group)
+
+
+def _serves_as(text: str, roles: tuple[str, ...]) -> bool:
+    """以…为契机, 抓住…机遇: does ``text`` say what serves as one of ``roles``?"""
+    either = "|".join(roles)
+    return re.search(rf"以[^,。;]{{1,40}}?为(?:{either})|(?:抓住|抢抓|把握|借助|用好)"
+                     rf"[^,。;]{{0,30}}?(?:{either})", text) is not None
+
+
 def asked_units(question: str, form: str) -> tuple[str, ...]:
     """What ``has_form`` checks the found thing against, for a question of ``form``: the
     unit of a number, the kind of a place or an organisation, the role of a person, the
     quoted term."""
     asker = {"number": asked_unit, "place": asked_place, "person": asked_role,
-             "name": asked_kind, "term": asked_term}.get(form)
+             "name": asked_kind, "term": asked_term, "role": asked_role_noun}.get(form)
     return asker(question) if asker else ()

@@ -368,3 +368,28 @@ def test_a_slogans_hundreds_are_no_count():
     units = forms.asked_unit("一共有多少户？")
     assert forms.has_form("单位联百村、干部带万户", "number", "", units) == 0.0
     assert forms.has_form("走访一万户", "number", "", units) == 1.0
+
+
+@pytest.mark.parametrize("question, roles", [
+    ("章丘在精神文明建设上抓住了什么机遇？", ("契机", "机遇", "机会", "时机")),
+    ("培育企业以什么为抓手？", ("抓手",)),
+    ("民生工作以啥为重点？", ("重点",)),
+])
+def test_what_serves_as_an_occasion_or_a_lever_is_a_role(question, roles):
+    assert forms.question_form(question) == "role"
+    assert forms.asked_units(question, "role") == roles
+
+
+def test_a_role_is_answered_by_what_is_said_to_serve_as_it():
+    q = normalize("章丘在精神文明建设上抓住了什么机遇？")
+    units = forms.asked_units(q, "role")
+    assert forms.has_form("以创建文明城市、打造全国新时代文明实践中心试点为契机", "role", q, units) == 1.0
+    assert forms.has_form("抢抓黄河流域生态保护的重大机遇", "role", q, units) == 1.0
+    # another role (以…为抓手) or none said: no evidence either way, as for "other"
+    assert forms.has_form("以培育“十百千”企业为抓手", "role", q, units) == 0.5
+    assert forms.has_form("建成18个镇街新时代文明实践所", "role", q, units) == 0.5
+    # 以…为 across a sentence end is no role
+    assert forms.has_form("以上是总结。为契机做准备", "role", q, units) == 0.5
+    # 有哪些机遇 still asks for a list; 机遇 described (有什么机遇) is a role
+    assert forms.question_form("章丘有哪些机遇？") == "list"
+    assert forms.question_form("章丘有什么机遇？") == "role"
