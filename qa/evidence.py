@@ -55,12 +55,17 @@ def periods(text_norm: str) -> set[str]:
     return {m.lastgroup or "" for m in _PERIOD.finditer(text_norm)}
 
 
-def other_period(question_norm: str, sentence_norm: str) -> bool:
-    """Does the sentence give its figure for another part of the year than the question
-    asks about (全年 asked, 上半年完成工业产值… given)?"""
+def other_period(question_norm: str, sentence_norm: str, paragraph_norm: str = "") -> bool:
+    """Is the figure for another part of the year than the question asks about: the
+    span's sentence names another (全年 asked, 上半年完成工业产值… given), or a part the
+    question names (第一季度) is named nowhere in the paragraph? A paragraph that names
+    none is taken to speak of the whole year."""
     asked = periods(question_norm)
     given = periods(sentence_norm)
-    return bool(asked and given and not asked & given)
+    if asked and given and not asked & given:
+        return True
+    parts = asked - {"year"}
+    return bool(parts) and not parts & periods(paragraph_norm or sentence_norm)
 
 
 def question_numbers(question_norm: str) -> list[str]:
@@ -180,7 +185,7 @@ def features(question: str, best: extract.Candidate, paragraph_similarity: float
         "missing_form": 1.0 if form == 0.0 else 0.0,
         # … or a part of the year it names, where the span's sentence names another.
         "missing_number": max(missing_numbers(question_numbers(qn), para_norm),
-                              1.0 if other_period(qn, _sentence_norm(best)) else 0.0),
+                              1.0 if other_period(qn, _sentence_norm(best), para_norm) else 0.0),
         "missing_name": 1.0 if unknown else 0.0,
         "focus_unknown": 1.0 if focus and not mentioned(focus, vocab) else 0.0,
         # A question of no recognised form (为什么, 怎么样) gets no evidence from the form:

@@ -51,3 +51,14 @@ def test_a_figure_for_another_part_of_the_year_does_not_answer():
     assert not evidence.other_period(whole, normalize("完成工业产值1000亿元"))
     assert not evidence.other_period(normalize("工业产值是多少？"), normalize("上半年完成544亿元"))
     assert evidence.periods(normalize("11-6月")) == set()  # not 1-6月
+
+
+def test_a_part_of_the_year_asked_about_must_be_named_in_the_paragraph():
+    q1 = normalize("2020年第一季度签约了多少个项目？")
+    # the paragraph names no part of the year: its figure is for the whole year
+    assert evidence.other_period(q1, normalize("签约项目36个"), normalize("招商引资成效明显，签约项目36个。"))
+    assert not evidence.other_period(q1, normalize("签约项目36个"),
+                                     normalize("一季度开局良好。招商引资成效明显，签约项目36个。"))
+    # 全年 asked of a paragraph that names no part: no sign
+    assert not evidence.other_period(normalize("全年签约了多少个项目？"), normalize("签约项目36个"),
+                                     normalize("招商引资成效明显，签约项目36个。"))
