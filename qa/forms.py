@@ -156,17 +156,35 @@ _ASKED_MONEY = re.compile(
 _ASKED_RATE = re.compile(r"([\u4e00-\u9fff][^效频速概\W\d])率")
 
 
-def _asked_quantity(question_norm: str, units: tuple[str, ...]) -> str:
-    """What a number question asks for by name, which the answer must name too: a sum of
-    money (人均可支配收入是多少 → 收入) or a rate (城镇化率是多少 → 镇化, 增长率 → 增长);
-    '' when it names none."""
+#: the named sums an English question asks for, as a Chinese report names them: "fiscal
+#: revenue" is told as some 收入 or 税收, never as 总投资.
+_ENGLISH_SUMS = ((re.compile(r"\brevenues?\b"), ("收入", "营收", "税收")),
+                 (re.compile(r"\bincomes?\b"), ("收入",)),
+                 (re.compile(r"\b(?:investments?|invest(?:ed|ing)?)\b"), ("投资",)),
+                 (re.compile(r"\boutput\b"), ("产值",)),
+                 (re.compile(r"\bgdp\b|\bgross domestic product\b"), ("gdp", "生产总值")),
+                 (re.compile(r"\bprofits?\b"), ("利润",)),
+                 (re.compile(r"\btax(?:es)?\b"), ("税",)),
+                 (re.compile(r"\bsales\b"), ("销售",)),
+                 (re.compile(r"\bbudget\b"), ("预算",)),
+                 (re.compile(r"\bloans?\b"), ("贷款",)),
+                 (re.compile(r"\b(?:salary|salaries|wages?)\b"), ("工资",)))
+
+
+def _asked_quantity(question_norm: str, units: tuple[str, ...]) -> tuple[str, ...]:
+    """What a number question asks for by name, which the answer must name too (any one
+    of them): a sum of money (人均可支配收入是多少 → 收入; fiscal revenue → 收入, 营收 or
+    税收) or a rate (城镇化率是多少 → 镇化, 增长率 → 增长); () when it names none."""
+    if units == ("元",) and not has_cjk(question_norm):
+        return next((names for pattern, names in _ENGLISH_SUMS
+                     if pattern.search(question_norm)), ())
     if units == ("元",):
         m = _ASKED_MONEY.search(question_norm)
     elif units == ("%",):
         m = _ASKED_RATE.search(question_norm)
     else:
         m = None
-    return m.group(1) if m else ""
+    return (m.group(1),) if m else ()
 
 
 def question_form(question: str) -> str:
@@ -358,8 +376,8 @@ def has_form(text: str, form: str, question_norm: str = "",
         return 1.0
     if form == "date" and best == 0.0 and _relative_time(text, question_norm):
         return 1.0
-    named = _asked_quantity(question_norm, units) if form == "number" else ""
-    if named and named not in text:  # 总投资1.39亿元 is no 人均可支配收入, 覆盖率 no 城镇化率
+    named = _asked_quantity(question_norm, units) if form == "number" else ()
+    if named and not any(n in text for n in named):  # 总投资1.39亿元 is no 人均可支配收入, 覆盖率 no 城镇化率
         best = min(best, OTHER_UNIT)
     return best
 

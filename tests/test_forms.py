@@ -393,3 +393,20 @@ def test_a_role_is_answered_by_what_is_said_to_serve_as_it():
     # 有哪些机遇 still asks for a list; 机遇 described (有什么机遇) is a role
     assert forms.question_form("章丘有哪些机遇？") == "list"
     assert forms.question_form("章丘有什么机遇？") == "role"
+
+
+@pytest.mark.parametrize("question, named_right, named_wrong", [
+    ("What was Zhangqiu's total fiscal revenue in 2020?", "税收收入10亿元", "总投资1.39亿元"),
+    ("How much was invested in key projects?", "完成投资70.8亿元", "完成工业产值544.41亿元"),
+    ("What was the industrial output value in the first half?", "完成工业产值544.41亿元",
+     "总投资1.39亿元"),
+])
+def test_an_english_question_for_a_named_sum_needs_that_sum(question, named_right, named_wrong):
+    qn = normalize(question)
+    units = forms.asked_units(question, "number")
+    assert units == ("元",)
+    assert forms.has_form(named_right, "number", qn, units) == 1.0
+    assert forms.has_form(named_wrong, "number", qn, units) == forms.OTHER_UNIT
+    # a cost names no sum of its own: any sum in 元 answers it
+    cost = normalize("How much did the new hall cost?")
+    assert forms.has_form("总投资1.39亿元", "number", cost, forms.asked_units(cost, "number")) == 1.0
