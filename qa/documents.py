@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -304,3 +305,18 @@ def with_year(text: str, year: str | None) -> str:
     if year and re.search(rf"(?<![\d.]){year}(?![\d.]?\d)", text) is None:
         return f"{text} {year}年"
     return text
+
+
+def without_years(text: str, years: Iterable[str]) -> str:
+    """``text`` without the reports' own ``years`` (2020年, "in 2020,"): the words an
+    encoder is to match. The year is implicit in every paragraph of its report, so an
+    encoder that sees it only pulls the question toward the few spans that spell it out.
+    ``text`` itself when nothing else would be left."""
+    alternatives = "|".join(sorted(set(years)))
+    if not alternatives:
+        return text
+    english = rf"\b(?:in|during|for|of|by)\s+(?:{alternatives})\b,?"
+    bare = rf"(?<![\d.])(?:{alternatives})(?:\s*年度?)?(?![\d.]?\d)"
+    out = re.sub(bare, "", re.sub(english, " ", text, flags=re.IGNORECASE))
+    out = re.sub(r"\s{2,}", " ", out).strip()
+    return out if out.strip(" ,.?？。，") else text

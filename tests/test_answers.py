@@ -140,6 +140,17 @@ def test_an_english_question_gets_the_number_in_the_asked_unit(assistant, questi
     assert expected in ans["answer"]
 
 
+@pytest.mark.parametrize("question", [
+    "How many outdated industrial kilns were eliminated in Zhangqiu?",
+    # the report's own year, which the encoder would match with spans that spell 2020年
+    "In 2020, how many outdated industrial kilns were eliminated in Zhangqiu?",
+])
+def test_the_reports_own_year_does_not_pull_a_question_off_its_subject(assistant, question):
+    ans = assistant.ask(question).to_dict()
+    assert ans["found"] is True, ans
+    assert "90台" in ans["answer"]  # 淘汰落后工业炉窑90台, in a paragraph that never says 2020
+
+
 def test_repaired_paragraph_is_cited_whole(assistant):
     ans = assistant.ask("推出了多少项容缺办理事项？").to_dict()
     c = ans["citations"][0]

@@ -355,3 +355,15 @@ def test_with_year_dates_text_that_does_not_name_the_year():
     # 2020 inside a longer number or a decimal is not the year
     assert with_year("投资12020万元，增长2020.5", "2020") == "投资12020万元，增长2020.5 2020年"
     assert with_year("签约项目36个", None) == "签约项目36个"
+
+
+def test_without_years_leaves_what_an_encoder_should_match():
+    from qa.documents import without_years
+
+    assert without_years("In 2020, how many kilns were eliminated?", ["2020"]) == (
+        "how many kilns were eliminated?")
+    assert without_years("章丘区2020年度签约了多少个项目", ["2020"]) == "章丘区签约了多少个项目"
+    # another year, a longer number, or no own year: unchanged
+    assert without_years("2018年至2021年投资12020万元", ["2020"]) == "2018年至2021年投资12020万元"
+    assert without_years("2020年签约了多少个项目", []) == "2020年签约了多少个项目"
+    assert without_years("2020年？", ["2020"]) == "2020年？"  # nothing would be left
