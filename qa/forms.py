@@ -48,7 +48,7 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
         # "What is the growth rate of …": a rate, a share or a total is a number too.
         r"\bwhat (?:is|was|are|were) (?:[\w']+ ){0,4}?(?:rate|growth|percentage|share|"
         r"proportion|number|total|amount|population|value|cost|price|length|capacity|area|"
-        r"size|income|revenue|average)\b")),
+        r"size|income|revenue|average|gdp|output|investment|budget|profit|sales)\b")),
     # 区长叫什么名字 (the reporter's name) asks for a person's name, not any name.
     ("person", re.compile(r"(?:长|书记|支书|主任|记者|通讯员|负责人|经理|专家)的?(?:叫什么|名字|姓名)|"
                           r"\b(?:reporter|journalist|correspondent|secretary|mayor|director|"
@@ -174,8 +174,9 @@ _ENGLISH_SUMS = ((re.compile(r"\brevenues?\b"), ("收入", "营收", "税收")),
 def _asked_quantity(question_norm: str, units: tuple[str, ...]) -> tuple[str, ...]:
     """What a number question asks for by name, which the answer must name too (any one
     of them): a sum of money (人均可支配收入是多少 → 收入; fiscal revenue → 收入, 营收 or
-    税收) or a rate (城镇化率是多少 → 镇化, 增长率 → 增长); () when it names none."""
-    if units == ("元",) and not has_cjk(question_norm):
+    税收), a rate (城镇化率是多少 → 镇化, 增长率 → 增长) or, in English, the growth of a sum
+    (GDP growth rate → gdp or 生产总值); () when it names none."""
+    if units in (("元",), ("%",)) and not has_cjk(question_norm):  # … or its growth
         return next((names for pattern, names in _ENGLISH_SUMS
                      if pattern.search(question_norm)), ())
     if units == ("元",):
@@ -246,7 +247,8 @@ _ENGLISH_UNITS = (
     (re.compile(r"\bhow many square\b|\barea\b"), _AREA),
     (re.compile(r"\blength\b|\bhow long (?:is|are|was)\b|\bhow far\b"), _LENGTH),
     (re.compile(r"\bcapacity\b"), ("立方米",)),
-    (re.compile(r"\b(?:cost|price|value|income|revenue|salary|wages?|yuan)\b|"
+    (re.compile(r"\b(?:cost|price|value|income|revenue|salary|wages?|yuan|gdp|output|"
+                r"investment|budget|profit|sales)\b|"
                 r"\bhow much\b.*\b(?:money|invest\w*|capital|spen[dt]|funds?|funding|worth|"
                 r"output)\b"), ("元",)),
     (re.compile(r"\bhow many\b"), _COUNT_UNITS),

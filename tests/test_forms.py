@@ -410,3 +410,17 @@ def test_an_english_question_for_a_named_sum_needs_that_sum(question, named_righ
     # a cost names no sum of its own: any sum in 元 answers it
     cost = normalize("How much did the new hall cost?")
     assert forms.has_form("总投资1.39亿元", "number", cost, forms.asked_units(cost, "number")) == 1.0
+
+
+def test_an_english_question_for_the_gdp_or_its_growth_needs_the_gdp():
+    for question in ("What was the GDP of Zhangqiu?", "What is the GDP growth rate?"):
+        qn = normalize(question)
+        assert forms.question_form(question) == "number"
+        units = forms.asked_units(question, "number")
+        assert forms.has_form("上半年完成工业产值544.41亿元，增长13.2%", "number", qn, units) == (
+            forms.OTHER_UNIT)
+        assert forms.has_form("地区生产总值增长6%，达到1000亿元", "number", qn, units) == 1.0
+    # the growth of what it names: industrial output's 13.2%
+    qn = normalize("What is the growth rate of industrial output?")
+    units = forms.asked_units(qn, "number")
+    assert forms.has_form("上半年完成工业产值544.41亿元，增长13.2%", "number", qn, units) == 1.0
