@@ -22,7 +22,7 @@ from qa.documents import without_years
 from qa.errors import BadQuestion, IndexStoreError
 from qa.fuse import fuse, minmax
 from qa.homophones import Homophones
-from qa.indexer import Index, build_index, report_years
+from qa.indexer import Index, build_index
 from qa.romanized import RomanizedCorpus
 from qa.spanindex import embed_spans
 from qa.store import (
@@ -292,10 +292,8 @@ class Assistant:
 
     def _own_years(self) -> dict[str, str | None]:
         """The year each report is about (qa/documents.py: report_year), as the index
-        dated its paragraphs; read once (a regex pass over the text: ~0.1 s per 10M
-        characters)."""
-        return self._once("years", lambda: report_years(self.index.reports.values(),
-                                                         self.settings))
+        dated its paragraphs (none when ``report_year`` is off)."""
+        return self.index.years if self.settings.report_year else {}
 
     def _once(self, name: str, build: Callable[[], Any]) -> Any:
         """``build()``, run once however many threads ask at the same time."""

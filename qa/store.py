@@ -149,6 +149,8 @@ def save_index(index: Index, index_dir: Path, source: Path, settings: Settings) 
                           "char_ngram": settings.char_ngram},
             "sources": source_listing(source),
             "indexed": {r.rel: r.encoding for r in index.reports.values()},
+            "years": {r.rel: index.years[r.path] for r in index.reports.values()
+                      if index.years.get(r.path)},
             "notices": index.notices,
             "files": files,
             "span_index": index.spans is not None,
@@ -222,7 +224,7 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
 
 #: what load_index reads from a manifest, and the JSON type each must have.
 _MANIFEST_FIELDS = {"generation": str, "model": str, "settings": dict, "sources": dict,
-                    "indexed": dict, "files": dict, "notices": list}
+                    "indexed": dict, "files": dict, "notices": list, "years": dict}
 
 
 def check_fresh(manifest: dict[str, Any], source: Path, settings: Settings) -> None:
@@ -390,8 +392,11 @@ def _load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Inde
         raise StaleIndex(f"the index cannot be read ({type(exc).__name__}: {exc})") from None
     if not (len(chunks) == bm25.size == len(vectors) == vector_index.index.ntotal):
         raise StaleIndex("the index files disagree on the number of paragraphs")
+    years = {r.path: str(manifest["years"][r.rel]) for r in reports.values()
+             if r.rel in manifest["years"]}
     index = Index(chunks, {r.path: r for r in reports.values()}, bm25, vectors, vector_index,
-                  str(manifest.get("model")), list(manifest.get("notices") or []), spans=spans)
+                  str(manifest.get("model")), list(manifest.get("notices") or []), spans=spans,
+                  years=years)
     return index, manifest
 
 

@@ -327,5 +327,14 @@ def test_a_question_naming_the_reports_own_year_finds_paragraphs_that_leave_it_u
     top, got = ask(Settings(), "dated")
     assert top == undated
     assert "36个" in got["answer"] and got["missing_number"] == 0.0
+    # saved with the index: a second assistant reads the year back instead of the reports
+    said: list[str] = []
+    again = load_assistant(tmp_path / "src", tmp_path / "dated", Settings(), log=said.append)
+    assert not any("built" in m for m in said), said  # loaded, not rebuilt
+    assert list(again.index.years.values()) == ["2020"]
+    assert json.loads((tmp_path / "dated" / "manifest.json").read_text())["years"] == {
+        "r.txt": "2020"}
+    top, got = ask(Settings(), "dated")
+    assert top == undated and "36个" in got["answer"]
     top, got = ask(Settings(report_year=False), "undated")
     assert top == dated
