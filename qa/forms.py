@@ -95,7 +95,7 @@ _EXACT_TIME = re.compile(r"哪一?天|哪一?年|几月|几号|日期|what year|
 _LIST = re.compile(r"、|\([^)]{2,}\)|“[^”]+”.{0,6}“[^”]+”|[^,。;和及与]{2}(?:和|及|与)[^,。;]{2}")
 _PERSON = re.compile(r"(?:记者|通讯员|书记|主任|区长|市长|总书记|专家)\s*[\u4e00-\u9fff]{2,3}"
                      r"|[\u4e00-\u9fff]{2,3}(?:总书记|书记|同志)")
-_ORGANISATION = re.compile(r"[\u4e00-\u9fff]{2,12}(?:集团|公司|中心|学校|学院|医院|平台|网|园|基地|"
+_ORGANISATION = re.compile(r"[\u4e00-\u9fff]{2,12}(?:集团|公司|中心|学校|学院|医院|平台|电商|网|园|基地|"
                            r"工作站|协会|大会|工程|计划|行动|模式|报|电视台)")
 _PLACE = re.compile(r"[\u4e00-\u9fff]{1,8}(?:区|县|市|省|镇|村|街道|站|湖|山|路|园|中心)")
 #: (a policy is often named by a quoted slogan: “一链一策”打通堵点)
@@ -270,10 +270,26 @@ _KINDS = {"公司": ("公司", "集团", "企业"), "企业": ("公司", "集团
           "报社": ("报",), "网站": ("网",), "平台": ("平台", "网")}
 
 
+#: … and in an English question (which e-commerce platform → an 电商, not any 平台), the
+#: most specific kind first.
+_ENGLISH_KINDS = ((re.compile(r"\be-?commerce\b"), ("电商", "电子商务")),
+                  (re.compile(r"\b(?:compan(?:y|ies)|enterprises?|firms?)\b"), _KINDS["公司"]),
+                  (re.compile(r"\b(?:hospitals?)\b"), _KINDS["医院"]),
+                  (re.compile(r"\b(?:schools?|universit(?:y|ies)|colleges?)\b"), _KINDS["学校"]),
+                  (re.compile(r"\bbanks?\b"), _KINDS["银行"]),
+                  (re.compile(r"\b(?:newspapers?)\b"), _KINDS["报纸"]),
+                  (re.compile(r"\b(?:media|press)\b"), _KINDS["媒体"]),
+                  (re.compile(r"\b(?:websites?)\b"), _KINDS["网站"]),
+                  (re.compile(r"\bplatforms?\b"), _KINDS["平台"]))
+
+
 def asked_kind(question: str) -> tuple[str, ...]:
     """What the organisation asked for may be called (empty when the question does not
     say)."""
-    m = _ASKED_KIND.search(normalize(question))
+    q = normalize(question)
+    if not has_cjk(q):
+        return next((kinds for pattern, kinds in _ENGLISH_KINDS if pattern.search(q)), ())
+    m = _ASKED_KIND.search(q)
     return _KINDS[m.group(1)] if m else ()
 
 

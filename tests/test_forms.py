@@ -424,3 +424,22 @@ def test_an_english_question_for_the_gdp_or_its_growth_needs_the_gdp():
     qn = normalize("What is the growth rate of industrial output?")
     units = forms.asked_units(qn, "number")
     assert forms.has_form("上半年完成工业产值544.41亿元，增长13.2%", "number", qn, units) == 1.0
+
+
+@pytest.mark.parametrize("question, kinds", [
+    ("Which e-commerce platform did Zhangqiu sign a deal with?", ("电商", "电子商务")),
+    ("Which company built the plant?", ("公司", "集团", "企业")),
+    ("Which hospitals were completed?", ("医院", "中心")),
+    ("What is the name of the online platform?", ("平台", "网")),
+    ("Which road opened?", ()),
+])
+def test_an_english_question_names_the_kind_of_organisation_it_asks_for(question, kinds):
+    assert forms.asked_kind(question) == kinds
+
+
+def test_an_e_commerce_firm_is_an_organisation_of_that_kind():
+    q = normalize("Which e-commerce platform did Zhangqiu sign a deal with?")
+    units = forms.asked_units(q, forms.question_form(q))
+    assert forms.has_form("上线中国大葱网，签约拼多多电商", "name", q, units) == 1.0
+    # a platform, but not an e-commerce one
+    assert forms.has_form("联合中国物媒平台，打造线上名优特产品商城", "name", q, units) == forms.OTHER_UNIT
