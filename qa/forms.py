@@ -274,12 +274,12 @@ _KINDS = {"公司": ("公司", "集团", "企业"), "企业": ("公司", "集团
 #: most specific kind first.
 _ENGLISH_KINDS = ((re.compile(r"\be-?commerce\b"), ("电商", "电子商务")),
                   (re.compile(r"\b(?:compan(?:y|ies)|enterprises?|firms?)\b"), _KINDS["公司"]),
-                  (re.compile(r"\b(?:hospitals?)\b"), _KINDS["医院"]),
+                  (re.compile(r"\bhospitals?\b"), _KINDS["医院"]),
                   (re.compile(r"\b(?:schools?|universit(?:y|ies)|colleges?)\b"), _KINDS["学校"]),
                   (re.compile(r"\bbanks?\b"), _KINDS["银行"]),
-                  (re.compile(r"\b(?:newspapers?)\b"), _KINDS["报纸"]),
+                  (re.compile(r"\bnewspapers?\b"), _KINDS["报纸"]),
                   (re.compile(r"\b(?:media|press)\b"), _KINDS["媒体"]),
-                  (re.compile(r"\b(?:websites?)\b"), _KINDS["网站"]),
+                  (re.compile(r"\bwebsites?\b"), _KINDS["网站"]),
                   (re.compile(r"\bplatforms?\b"), _KINDS["平台"]))
 
 
