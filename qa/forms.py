@@ -146,7 +146,8 @@ _QUANTITY_UNITS = ((("率", ("%",)), ("增速", ("%",)),  # GDP增长率: a rate
                       ("距离", _LENGTH), ("增长", ("%",)), ("比例", ("%",)),
                       ("比重", ("%",))))
 
-_QUOTED_NUMBER = re.compile(r"“[\d.]+”")
+#: a number inside quotes is part of a name (the “1266” plan, the “四个一批” mechanism)
+_QUOTED_NUMBER = re.compile(r"“[^”]{0,10}?[\d一二三四五六七八九十两百千]+[^”]{0,10}?”")
 _ASKED_MONEY = re.compile(
     "(" + "|".join(_NAMED_SUMS) + ")"
     r"(?:额|总额|总量)?(?:是|为|有|达到|达|共|一共|总共|大概|大约)*(?:多少|几)")
@@ -361,8 +362,11 @@ def has_form(text: str, form: str, question_norm: str = "",
     if form == "person" and not units and "谁" in question_norm:
         pattern = _agent_pattern(question_norm)
     best = 0.0
-    if form == "number":  # a number in quotes names something (the “1266” plan): no amount
-        text = _QUOTED_NUMBER.sub(lambda q: " " * len(q.group()), text)
+    whole = text
+    if form == "number":  # a number in quotes names something (the “1266” plan, “四个一批”):
+        # no amount, unless the question asks for that very number (几大名品 of “八大名品”)
+        text = _QUOTED_NUMBER.sub(lambda q: q.group() if _asks_for_quoted(q.group(), question_norm)
+                                  else " " * len(q.group()), text)
     pos = 0
     while (m := pattern.search(text, pos)) is not None:
         pos = m.end()
@@ -390,7 +394,7 @@ def has_form(text: str, form: str, question_norm: str = "",
                        else OTHER_UNIT)
         else:
             return 1.0
-    if form == "number" and best < 1.0 and _counted_directly(text, question_norm):
+    if form == "number" and best < 1.0 and _counted_directly(whole, question_norm):
         return 1.0
     if form == "date" and best == 0.0 and _relative_time(text, question_norm):
         return 1.0
@@ -465,6 +469,15 @@ def _counted_noun(question_norm: str) -> re.Pattern[str] | None:
         return None
     return re.compile(r"(?<![\d一二三四五六七八九十两百千万])(?:\d+|[一二三四五六七八九十两百千万]+)"
                       + re.escape(noun))
+
+
+def _asks_for_quoted(quoted: str, question_norm: str) -> bool:
+    """Does the question ask for the number of a quoted name: a numbered group (几大 of
+    “八大名品”), or with the rest of the name (几个一批 of “四个一批”)?"""
+    if "几大" in question_norm and re.search(r"[一二三四五六七八九十两]大", quoted):
+        return True
+    rest = re.sub(r"[\d.一二三四五六七八九十两百千]+", "", quoted.strip("“”"), count=1)
+    return bool(rest) and rest in question_norm
 
 
 def _counted_directly(text: str, question_norm: str) -> bool:

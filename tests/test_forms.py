@@ -443,3 +443,14 @@ def test_an_e_commerce_firm_is_an_organisation_of_that_kind():
     assert forms.has_form("上线中国大葱网，签约拼多多电商", "name", q, units) == 1.0
     # a platform, but not an e-commerce one
     assert forms.has_form("联合中国物媒平台，打造线上名优特产品商城", "name", q, units) == forms.OTHER_UNIT
+
+
+def test_a_count_inside_a_quoted_name_is_no_amount_unless_asked_for():
+    span = "发挥重大项目专班作用，健全“四个一批”推进机制"
+    q = normalize("签约了多少个项目？")
+    assert forms.has_form(span, "number", q, forms.asked_units(q, "number")) == 0.0
+    # asked for with the rest of the name, the number is the answer
+    q = normalize("健全了几个一批推进机制？")
+    assert forms.has_form(span, "number", q, forms.asked_units(q, "number")) == 1.0
+    q = normalize("章丘聚力培育的名品一共有几大？")
+    assert forms.has_form("聚力“八大名品”培育", "number", q, forms.asked_units(q, "number")) == 1.0
