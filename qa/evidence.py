@@ -69,8 +69,10 @@ def other_period(question_norm: str, sentence_norm: str, paragraph_norm: str = "
 
 
 def question_numbers(question_norm: str) -> list[str]:
-    """The numbers (years, amounts) and relative days (明天) a question names."""
-    return _DIGITS.findall(question_norm) + _RELATIVE_DAY.findall(question_norm)
+    """The numbers (years, amounts) and relative days (明天) a question names; the months
+    of a part of the year (1-6月) are that part (``periods``), not numbers to find."""
+    rest = _PERIOD.sub(" ", question_norm)
+    return _DIGITS.findall(rest) + _RELATIVE_DAY.findall(rest)
 
 
 def named_terms(question_norm: str, words: Iterable[str]) -> list[str]:

@@ -51,6 +51,10 @@ def test_a_figure_for_another_part_of_the_year_does_not_answer():
     assert not evidence.other_period(whole, normalize("完成工业产值1000亿元"))
     assert not evidence.other_period(normalize("工业产值是多少？"), normalize("上半年完成544亿元"))
     assert evidence.periods(normalize("11-6月")) == set()  # not 1-6月
+    # 1-6月 is the first half, not the numbers 1 and 6 to be found in the paragraph
+    assert evidence.question_numbers(normalize("2020年1-6月工业产值多少？")) == ["2020"]
+    assert not evidence.other_period(normalize("2020年1-6月工业产值多少？"),
+                                     normalize("上半年完成工业产值544.41亿元"))
 
 
 def test_a_part_of_the_year_asked_about_must_be_named_in_the_paragraph():
