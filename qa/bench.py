@@ -147,7 +147,6 @@ def references(source: Path, index_dir: Path, settings: Settings, questions: lis
     import rank_bm25
 
     from qa.assistant import _matchable
-    from qa.indexer import report_years
     from qa.store import load_index
     from qa.tokenize import tokenize
 
@@ -160,8 +159,7 @@ def references(source: Path, index_dir: Path, settings: Settings, questions: lis
         index.bm25.scores(t)
         sparse.append(time.perf_counter() - t0)
     t0 = time.perf_counter()
-    corpus = corpus_tokens(index.chunks, settings,
-                           report_years(index.reports.values(), settings))
+    corpus = corpus_tokens(index.chunks, settings, index.years)  # the years it was built with
     kind = {"plus": "BM25Plus", "okapi": "BM25Okapi", "l": "BM25L"}[settings.bm25_variant]
     extra = {"epsilon": 0.25} if kind == "BM25Okapi" else {"delta": settings.bm25_delta}
     ref = getattr(rank_bm25, kind)(corpus, k1=settings.bm25_k1, b=settings.bm25_b, **extra)
