@@ -234,7 +234,8 @@ class Assistant:
         # The encoder sees the question normalised like everything else that is matched
         # (簽約 and 签约 should land on the same paragraphs and spans), and without a
         # report's own year, which BM25 and the evidence checks read into every paragraph.
-        years = [y for y in self._own_years().values() if y]
+        years = self._once("distinct years", lambda: sorted(
+            {y for y in self._own_years().values() if y}))
         return self.encoder.encode([normalize(without_years(question, years))])[0]
 
     def _span_similarity(self, qvec: np.ndarray) -> extract.SpanSimilarity:

@@ -299,10 +299,15 @@ def report_year(text: str) -> str | None:
     return year if n >= _OWN_YEAR_MIN and 2 * n > sum(counts.values()) else None
 
 
+def _whole(years: str) -> str:
+    """A pattern for any of ``years`` (2020|2021) as a whole number: not in 12020 or 2020.5."""
+    return rf"(?<![\d.])(?:{years})(?![\d.]?\d)"
+
+
 def with_year(text: str, year: str | None) -> str:
     """``text`` dated by its report's own ``year`` (``report_year``) when it does not name
     it already: what BM25 and the evidence checks read for a paragraph or sentence."""
-    if year and re.search(rf"(?<![\d.]){year}(?![\d.]?\d)", text) is None:
+    if year and re.search(_whole(year), text) is None:
         return f"{text} {year}年"
     return text
 
@@ -316,7 +321,7 @@ def without_years(text: str, years: Iterable[str]) -> str:
     if not alternatives:
         return text
     english = rf"\b(?:in|during|for|of|by)\s+(?:{alternatives})\b,?"
-    bare = rf"(?<![\d.])(?:{alternatives})(?:\s*年度?)?(?![\d.]?\d)"
+    bare = _whole(alternatives) + r"(?:\s*年度?)?"
     out = re.sub(bare, "", re.sub(english, " ", text, flags=re.IGNORECASE))
     out = re.sub(r"\s{2,}", " ", out).strip()
     return out if out.strip(" ,.?？。，") else text
