@@ -16,6 +16,14 @@ from functools import lru_cache
 from qa.textnorm import has_cjk, normalize
 from qa.tokenize import person_names, raw_words
 
+#: what may serve as what (以创建文明城市为契机 answers 抓住了什么机遇): each group's words
+#: stand for one another. 什么<word> asks for one (什么机遇) where the word is not too
+#: common to (什么目标 may ask for a number, a date …); 以什么为<any of them> always does.
+_NAMED_ROLES = (("契机", "机遇", "机会", "时机"), ("抓手",), ("突破口", "切入点"), ("载体",),
+                ("支撑",), ("主线",))
+_ROLES = _NAMED_ROLES + (("重点",), ("核心",), ("目标",))
+_ASKED_ROLES = "|".join(w for group in _NAMED_ROLES for w in group)
+
 _FORMS: list[tuple[str, re.Pattern[str]]] = [
     # “三河两湖”指的是哪三条河: what a quoted term stands for (see ``elaborates``); not
     # “X”是什么时候提出的 or “X”包括多少个项目, which ask for a date and a number.
@@ -25,8 +33,7 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
                         r".*(?:什么是|何为|何谓)“[^”]{2,12}”)")),
     # 抓住了什么机遇, 以什么为抓手: what serves as an occasion, a lever, a mainstay … (see
     # ``_ROLES``), which a report writes 以…为契机, 以…为抓手.
-    ("role", re.compile(r"(?:什么|啥)(?:样的)?(?:契机|机遇|机会|时机|抓手|突破口|切入点|载体|"
-                        r"支撑|主线)|以(?:什么|啥)为")),
+    ("role", re.compile(rf"(?:什么|啥)(?:样的)?(?:{_ASKED_ROLES})|以(?:什么|啥)为")),
     # 哪几位 asks for people (a byline's names), not for an enumeration with 、.
     ("person", re.compile(r"哪几位|哪些人")),
     # 哪三条河 asks for three of them; English "which" asks for a list only before a plural.
@@ -485,12 +492,6 @@ def _counted_directly(text: str, question_norm: str) -> bool:
     slogans do (多少条冲沟 → 两横五纵十二冲沟)?"""
     pattern = _counted_noun(question_norm)
     return pattern is not None and pattern.search(text) is not None
-
-
-#: what may serve as what (以创建文明城市为契机 answers 抓住了什么机遇): each group's words
-#: stand for one another.
-_ROLES = (("契机", "机遇", "机会", "时机"), ("抓手",), ("突破口", "切入点"), ("载体",),
-          ("支撑",), ("主线",), ("重点",), ("核心",), ("目标",))
 
 
 def asked_role_noun(question: str) -> tuple[str, ...]:
