@@ -22,6 +22,7 @@ import gc
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -241,6 +242,8 @@ def _check_manifest(manifest: dict[str, Any], settings: Settings) -> None:
         if not isinstance(manifest.get(key), kind):
             raise StaleIndex(f"the index manifest is malformed ({key} is missing or of the "
                              "wrong type)")
+    if not all(isinstance(y, str) and re.fullmatch(r"\d{4}", y) for y in manifest["years"].values()):
+        raise StaleIndex("the index manifest is malformed (years holds something not a year)")
     want = settings.index_fingerprint()
     have = manifest.get("settings") or {}
     changed = [k for k in want if have.get(k) != want[k]]
@@ -392,7 +395,7 @@ def _load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Inde
         raise StaleIndex(f"the index cannot be read ({type(exc).__name__}: {exc})") from None
     if not (len(chunks) == bm25.size == len(vectors) == vector_index.index.ntotal):
         raise StaleIndex("the index files disagree on the number of paragraphs")
-    years = {r.path: str(manifest["years"][r.rel]) for r in reports.values()
+    years = {r.path: manifest["years"][r.rel] for r in reports.values()
              if r.rel in manifest["years"]}
     index = Index(chunks, {r.path: r for r in reports.values()}, bm25, vectors, vector_index,
                   str(manifest.get("model")), list(manifest.get("notices") or []), spans=spans,
