@@ -3,111 +3,22 @@
     python app.py                         # http://127.0.0.1:7860/
     python app.py --allowed-origins https://intranet.example.com
 
-Loads the assistant once, then hands ``qa.web.create_app`` to uvicorn. Routes and
-security are described in ``qa/web/__init__.py``.
+A thin entry point for ``qa serve`` (qa/web/serve.py): the same flags, the same exit codes.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
-import os
 import sys
-import time
 from collections.abc import Sequence
-from pathlib import Path
 
-from qa import QAError
-from qa.web import create_app
-from qa.web.constants import EXAMPLES
-from qa.web.security import parse_origins
+from qa.web import create_app, serve
 
 __all__ = ["create_app", "main"]
 
-log = logging.getLogger("qa.app")
-
-
-def _port(value: str) -> int:
-    try:
-        port = int(value)
-    except ValueError:
-        port = -1
-    if not 0 < port < 65536:
-        raise argparse.ArgumentTypeError(f"not a port number: {value!r}")
-    return port
-
-
-def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
-    env = os.environ
-    parser = argparse.ArgumentParser(description="Serve the report Q&A chat, embed view and API.")
-    parser.add_argument("--host", default=env.get("QA_HOST", "127.0.0.1"), help="[127.0.0.1]")
-    parser.add_argument("--port", type=_port, default=env.get("QA_PORT", "7860"), help="[7860]")
-    parser.add_argument("--source", default="seeds", help="folder of reports [seeds]")
-    parser.add_argument("--index", default="index", help="index folder, built if missing [index]")
-    parser.add_argument(
-        "--allowed-origins",
-        default=env.get("QA_ALLOWED_ORIGINS", ""),
-        metavar="ORIGINS",
-        help="comma-separated origins (scheme://host[:port]) that may frame the chat and call "
-        "the API from their pages [none: this server only]",
-    )
-    return parser.parse_args(argv)
-
-
-def _announce(url: str, origins: Sequence[str], stats: dict, began: float, loaded: float) -> None:
-    log.info(
-        "start-up took %.1f s (index and model loaded in %.1f s: %s report(s), %s paragraphs, "
-        "model %s)",
-        time.perf_counter() - began,
-        loaded,
-        stats.get("documents", "?"),
-        stats.get("paragraphs", "?"),
-        stats.get("model", "?"),
-    )
-    log.info(
-        "chat at %(u)s · embed at %(u)sembed/ · widget at %(u)swidget.js · API docs at %(u)sdocs",
-        {"u": url},
-    )
-    log.info("framing and CORS allowed for: %s", ", ".join(origins) or "this origin only")
-
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python app.py``: load the assistant once, then serve until interrupted.
-
-    Flags win over the environment (QA_HOST, QA_PORT, QA_ALLOWED_ORIGINS)."""
-    args = _arguments(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    log.setLevel(logging.INFO)
-    try:
-        origins = parse_origins(args.allowed_origins)
-    except ValueError as exc:
-        print(f"error: --allowed-origins: {exc}", file=sys.stderr)
-        return 2
-
-    import uvicorn
-
-    from qa import load_assistant
-
-    began = time.perf_counter()
-    try:
-        assistant = load_assistant(source=args.source, index=args.index)
-    except QAError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_code", 1)
-    loaded = time.perf_counter() - began
-    # The example questions are about the bundled report: offer them only when serving it.
-    default_source = Path(args.source).resolve() == (Path.cwd() / "seeds").resolve()
-    app = create_app(
-        assistant,
-        origins,
-        examples=EXAMPLES if default_source else (),
-        blocked_paths=[args.index, args.source],
-    )
-    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    _announce(f"http://{shown}:{args.port}/", origins, assistant.stats(), began, loaded)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
-    return 0
-
+    """``python app.py``: ``qa serve`` with the same flags and exit codes."""
+    return serve.main(argv, prog="app.py")
 
 if __name__ == "__main__":
     sys.exit(main())

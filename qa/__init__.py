@@ -10,7 +10,7 @@ from typing import Any
 
 from qa.config import Settings
 from qa.errors import BadQuestion, QAError, SourceError, UsageError
-from qa.types import Answer, Chunk, Citation
+from qa.schema import Answer, Chunk, Citation, Trace
 
 __all__ = [
     "Answer",
@@ -21,6 +21,7 @@ __all__ = [
     "QAError",
     "Settings",
     "SourceError",
+    "Trace",
     "UsageError",
     "load_assistant",
 ]
@@ -28,7 +29,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # The assistant pulls in jieba, FAISS and (for a named model) torch: import it only
-    # when asked for, so `import qa.textnorm` and the CLI's argument errors stay instant.
+    # when asked for, so `import qa.text.normalize` and the CLI's argument errors stay instant.
     if name in ("Assistant", "load_assistant"):
         from qa import assistant
 

@@ -1,4 +1,8 @@
-"""Command line: build / ask / eval / bench. A QAError becomes one line on stderr."""
+"""Command line: build | ask | serve | eval | tune | sweep | bench | load-test.
+
+A QAError becomes one line on stderr and its exit code. ``serve``, ``tune``, ``sweep`` and
+``load-test`` hand their arguments to their own module's ``main`` (each has its own flags).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from qa.config import TOP_K_MAX, TOP_K_MIN, valid_top_k
 from qa.errors import QAError, UsageError
+
+#: subcommands whose flags their own module parses: name → (module, help)
+FORWARDED = {
+    "serve": ("qa.web.serve", "serve the chat, embed view, widget and JSON API (= app.py)"),
+    "tune": ("", "fit a model on an eval set: `qa tune confidence` or `qa tune spans`"),
+    "sweep": ("qa.evaluation.sweep", "re-measure the retrieval settings on an eval set"),
+    "load-test": ("qa.bench.load", "concurrent clients against POST /api/ask on loopback"),
+}
+TUNERS = {"confidence": "qa.evaluation.tune_confidence", "spans": "qa.evaluation.tune_spans"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,7 +46,10 @@ def make_parser() -> argparse.ArgumentParser:
     _common(a)
     a.add_argument("question", help="the question, or - to read questions from stdin")
     a.add_argument("--json", action="store_true", help="print the answer object as JSON")
-    a.add_argument("--top-k", type=int, default=3, help="citations to return (1-10)")
+    a.add_argument("--top-k", type=int, default=3,
+                   help=f"citations to return ({TOP_K_MIN}-{TOP_K_MAX})")
+    a.add_argument("--explain", action="store_true",
+                   help="also print what each stage saw and scored (the trace)")
     e = sub.add_parser("eval", help="run an eval set: BM25, dense and hybrid side by side")
     _common(e)
     e.add_argument("file", nargs="?", default="eval/qa.jsonl")
@@ -46,6 +63,10 @@ def make_parser() -> argparse.ArgumentParser:
                        help="comma-separated corpus sizes in paragraphs")
     bench.add_argument("--out", default="bench/results.json")
     bench.add_argument("--plot", default=None)
+    bench.add_argument("--questions", default="eval/qa.jsonl",
+                       help="the questions to time (JSONL with a question field)")
+    for name, (_, text) in FORWARDED.items():
+        sub.add_parser(name, help=text, add_help=False)
     return parser
 
 
@@ -76,24 +97,26 @@ def _questions_from_stdin() -> list[tuple[int, str | None, str | None]]:
     return out
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
-    from qa.assistant import clean_question, load_assistant
+def cmd_ask(args: argparse.Namespace, encoder: Any = None) -> int:
+    from qa.answer.question import clean_question
+    from qa.assistant import load_assistant
     from qa.config import Settings
     from qa.errors import BadQuestion
 
-    if not 1 <= args.top_k <= 10:
-        raise UsageError("--top-k must be an integer from 1 to 10")
+    if not valid_top_k(args.top_k):
+        raise UsageError(f"--top-k must be an integer from {TOP_K_MIN} to {TOP_K_MAX}")
     if args.question == "-":
         batch = _questions_from_stdin()
     else:
         # Refuse a bad question now, not after the model and index have loaded (seconds).
         clean_question(args.question, Settings.from_env().max_question_chars)
         batch = [(0, args.question, None)]
-    assistant = load_assistant(args.source, args.index)
+    assistant = load_assistant(args.source, args.index, encoder=encoder)
     for n, question, error in batch:
         if question is not None:
             try:
-                answer = assistant.ask(question, args.top_k).to_dict()
+                answered, trace = assistant.ask_traced(question, args.top_k)
+                answer = answered.to_dict()
             except BadQuestion as exc:
                 if args.question != "-":
                     raise
@@ -106,59 +129,86 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 print(f"error: line {n}: {error}", file=sys.stderr)
             continue
         if args.json:
-            print(json.dumps(answer, ensure_ascii=False), flush=True)
+            shown = {**answer, "trace": trace.to_dict()} if args.explain else answer
+            print(json.dumps(shown, ensure_ascii=False), flush=True)
         else:
             _print_human(answer)
+            if args.explain:
+                print(json.dumps(trace.to_dict(), ensure_ascii=False, indent=1))
     return 0
 
 
-def cmd_build(args: argparse.Namespace) -> int:
+def cmd_build(args: argparse.Namespace, encoder: Any = None) -> int:
+    """Build and save the index; no assistant is made (nothing is asked)."""
     import os
 
-    from qa.assistant import load_assistant
-    from qa.documents import list_reports
+    from qa.config import Settings
     from qa.errors import IndexStoreError
-    from qa.store import build_lock
+    from qa.index.load import open_index, stderr
+    from qa.index.store import build_lock
+    from qa.index.vectors import Encoder
+    from qa.text.documents import list_reports
 
     # `build` exists to write the index: refuse an index folder that cannot be written
     # (read-only mount, a file in the way) instead of building in memory and discarding it.
-    list_reports(Path(args.source))  # a missing or empty source folder is the first error
+    source = Path(args.source)
+    list_reports(source)  # a missing or empty source folder is the first error
     index_dir = Path(args.index)
     with build_lock(index_dir):
         pass
     if not os.access(index_dir, os.W_OK | os.X_OK):
         raise IndexStoreError(f"cannot write the index folder {index_dir} (permission denied)")
-    assistant = load_assistant(args.source, args.index, rebuild=True, progress=True)
-    st = assistant.stats()
-    print(f"indexed {st['paragraphs']} paragraphs from {st['documents']} report(s) into "
-          f"{args.index} (model {st['model']}, {st['vector_index']})")
+    settings = Settings.from_env()
+    encoder = encoder or Encoder(settings.model, settings.threads)
+    index, _ = open_index(source, index_dir, settings, encoder, rebuild=True, progress=True,
+                          log=stderr)
+    print(f"indexed {len(index.chunks)} paragraphs from {len(index.reports)} report(s) into "
+          f"{args.index} (model {index.model}, {index.vector_index.kind})")
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from qa.evalreport import run_eval
+    from qa.evaluation.report import run_eval
 
     return run_eval(args)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from qa.bench import run_bench
+    from qa.bench.run import run_bench
 
     return run_bench(args)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def forwarded(argv: Sequence[str]) -> int:
+    """Run a subcommand whose own module parses its flags (``FORWARDED``)."""
+    import importlib
+
+    name, rest = argv[0], list(argv[1:])
+    module = FORWARDED[name][0]
+    if name == "tune":
+        if not rest or rest[0] not in TUNERS:
+            raise UsageError(f"tune what? one of {', '.join(TUNERS)} (see: python -m qa --help)")
+        module, rest = TUNERS[rest[0]], rest[1:]
+    return int(importlib.import_module(module).main(rest) or 0)
+
+
+def main(argv: Sequence[str] | None = None, encoder: Any = None) -> int:
+    """``python -m qa``; ``encoder`` replaces the embedding model (tests)."""
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", errors="replace")
     parser = make_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        if argv and argv[0] in FORWARDED:
+            return forwarded(argv)
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
             return 2
-        command = {"build": cmd_build, "ask": cmd_ask, "eval": cmd_eval, "bench": cmd_bench}
-        return command[args.command](args)
+        if args.command in ("build", "ask"):
+            return (cmd_build if args.command == "build" else cmd_ask)(args, encoder)
+        return (cmd_eval if args.command == "eval" else cmd_bench)(args)
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

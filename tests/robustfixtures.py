@@ -2,7 +2,7 @@
 
 * ``check_contract`` — every rule of docs/CONTRACT.md for one answer object, including
   ``source[start:end] == text`` against the file's bytes decoded as the contract says.
-* ``FakeEncoder`` / ``use_encoder`` — a cheap, deterministic stand-in for the embedding model
+* ``FakeEncoder`` / ``use_encoder`` / ``load_assistant`` — a cheap, deterministic stand-in for the embedding model
   (or the real one, shared), so that tests which build many indexes do not reload a model.
 * ``live_url`` — the real web app (app.create_app) served by uvicorn on a loopback port in
   a background thread, one per assistant, shared by the question and load tests.
@@ -97,7 +97,7 @@ def check_contract(answer: dict[str, Any], source_text: Callable[[str], str] = r
 
 
 class FakeEncoder:
-    """Deterministic hashed character-bigram vectors: what qa.dense.Encoder offers, in
+    """Deterministic hashed character-bigram vectors: what qa.index.vectors.Encoder offers, in
     microseconds and with no model to load. Same text → same vector in every process."""
 
     def __init__(self, model_id: str = "usem3", dim: int = 64) -> None:
@@ -116,26 +116,61 @@ class FakeEncoder:
         return out
 
 
+_ENCODER: dict[str, Any] = {"encoder": None}
+
+
 def use_encoder(monkeypatch: Any, encoder: Any) -> None:
-    """Make qa.load_assistant use ``encoder`` for its model (and really load any other)."""
-    import qa.assistant
-    from qa.dense import Encoder
+    """Make ``load_assistant`` below use ``encoder`` for its model (and really load any
+    other), until the test ends."""
+    monkeypatch.setitem(_ENCODER, "encoder", encoder)
 
-    def factory(model_id: str, threads: int = 0) -> Any:
-        return encoder if model_id == encoder.model_id else Encoder(model_id, threads)
 
-    monkeypatch.setattr(qa.assistant, "Encoder", factory)
+def load_assistant(source: Any, index: Any, settings: Any = None, **kwargs: Any) -> Any:
+    """``qa.load_assistant`` handed the encoder of ``use_encoder`` when it serves the
+    settings' model (``encoder=``: no monkeypatching of qa)."""
+    from qa import load_assistant as load
+    from qa.config import Settings
+    from qa.errors import QAError
+
+    encoder = _ENCODER["encoder"]
+    try:
+        model = (settings or Settings.from_env()).model
+    except QAError:  # load reports the bad setting itself
+        model = None
+    if encoder is not None and model == encoder.model_id and "encoder" not in kwargs:
+        kwargs["encoder"] = encoder
+    return load(source, index, settings, **kwargs)
+
+
+def main(argv: list[str]) -> int:
+    """``qa.cli.main`` in this process, handed the encoder of ``use_encoder`` when it serves
+    the model the settings name."""
+    from qa.cli import main as cli
+    from qa.config import Settings
+    from qa.errors import QAError
+
+    encoder = _ENCODER["encoder"]
+    try:
+        model = Settings.from_env().model
+    except QAError:  # the CLI reports the bad setting itself
+        model = None
+    return cli(argv, encoder=encoder if encoder is not None and encoder.model_id == model
+               else None)
 
 
 def fake_cli(argv: list[str] | None = None) -> int:
     """``python -m qa`` with the fake encoder; ``QA_TEST_PAUSE`` = ``save`` pauses a build
     half-way through writing its generation, ``manifest`` just before the manifest switch;
     the pause touches ``QA_TEST_MARK`` so a test knows when to kill."""
-    import qa.assistant
-    import qa.store
+    import qa.index.store
     from qa.cli import main
+    from qa.config import Settings
+    from qa.errors import QAError
 
-    qa.assistant.Encoder = lambda model_id, threads=0: FakeEncoder(model_id)
+    try:
+        model = Settings.from_env().model
+    except QAError:  # main reports a bad setting itself
+        model = "usem3"
     pause = os.environ.get("QA_TEST_PAUSE", "")
     mark = Path(os.environ.get("QA_TEST_MARK", os.devnull))
 
@@ -151,7 +186,7 @@ def fake_cli(argv: list[str] | None = None) -> int:
             if str(file).endswith("bm25_base.npy"):
                 hold()
 
-        qa.store.np.save = slow_save  # type: ignore[assignment]
+        qa.index.store.np.save = slow_save  # type: ignore[assignment]
     elif pause == "manifest":
         real_replace = os.replace
 
@@ -160,8 +195,8 @@ def fake_cli(argv: list[str] | None = None) -> int:
                 hold()
             real_replace(src, dst, *args, **kwargs)
 
-        qa.store.os.replace = slow_replace  # type: ignore[assignment]
-    return main(argv if argv is not None else sys.argv[1:])
+        qa.index.store.os.replace = slow_replace  # type: ignore[assignment]
+    return main(argv if argv is not None else sys.argv[1:], encoder=FakeEncoder(model))
 
 
 # ---------------------------------------------------------------------------- live server

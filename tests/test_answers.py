@@ -237,7 +237,7 @@ def test_retrieval_modes_each_rank_the_evidence_paragraph(assistant):
 @pytest.mark.parametrize("number", ["544.41", "13.2%", "5400万美元", "364.2亿元"])
 def test_numbers_are_matchable_in_the_index(assistant, number):
     """The tokenizer of the build is the tokenizer of the query: a number finds its paragraph."""
-    from qa.tokenize import tokenize
+    from qa.text.tokens import tokenize
 
     bm25 = assistant.index.bm25
     assert number in bm25.vocab
@@ -247,10 +247,10 @@ def test_numbers_are_matchable_in_the_index(assistant, number):
 
 
 def test_span_candidates_are_what_the_answer_is_chosen_from(assistant):
-    """eval/tune_spans.py fits on span_candidates: its best candidate must be the answer."""
-    from qa.extract import span_score
+    """`qa tune spans` fits on the trace's candidates: the best must be the answer."""
+    from qa.answer.extract import span_score
 
-    cands = assistant.span_candidates(QUESTION)
+    cands = assistant.ask_traced(QUESTION)[1].extraction.candidates
     ranks = {(f["top_paragraph"], f["second_paragraph"]) for _, _, f in cands}
     assert ranks == {(1.0, 0.0), (0.0, 1.0), (0.0, 0.0)}  # the three paragraphs of the pool
     assert len({chunk.id for chunk, _, _ in cands}) == assistant.settings.extract_paragraphs
@@ -264,10 +264,11 @@ def test_span_candidates_are_what_the_answer_is_chosen_from(assistant):
 def test_small_corpus_is_searched_by_best_span(assistant):
     """A paragraph's dense score is the similarity of its best span, not of the paragraph."""
     question = "How much foreign capital was actually used?"
-    hits = assistant.search(question, "dense")
-    qvec = assistant._question_vector(question)
-    best = hits[0]
-    spans = assistant._span_vectors_of([assistant.index.chunks[best.chunk_id]])[0]
+    retrieval = assistant.ask_traced(question, mode="dense")[1].retrieval
+    assert retrieval.hits == tuple(assistant.search(question, "dense"))
+    qvec = retrieval.vector
+    best = retrieval.hits[0]
+    spans = assistant.index.spans.of(best.chunk_id)
     assert best.dense == pytest.approx(float((spans @ qvec).max()), abs=1e-5)
     own = float(assistant.index.vectors[best.chunk_id] @ qvec)
     assert best.dense > own  # one clause matches better than the whole paragraph
@@ -321,7 +322,8 @@ def test_a_question_naming_the_reports_own_year_finds_paragraphs_that_leave_it_u
     def ask(settings: Settings, name: str) -> tuple[str, dict]:
         a = load_assistant(tmp_path / "src", tmp_path / name, settings, log=lambda _m: None)
         top = a.index.chunks[a.search(question, "bm25")[0].chunk_id].text
-        answer, features = a.ask_explained(question)
+        answer, trace = a.ask_traced(question)
+        features = trace.verdict.features
         return top, {"answer": answer.answer, "missing_number": features["missing_number"]}
 
     top, got = ask(Settings(), "dated")

@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Plus
 
+from qa.bench.corpus import generate
 from qa.config import Settings
-from qa.corpus_gen import generate
-from qa.dense import VectorIndex
-from qa.documents import read_reports
-from qa.indexer import content_hash, lexical_text, make_chunks
-from qa.sparse import build_bm25
-from qa.tokenize import tokenize
+from qa.index.bm25 import build_bm25
+from qa.index.build import content_hash, make_chunks
+from qa.index.vectors import VectorIndex
+from qa.text.documents import read_reports
+from qa.text.spans import lexical_text
+from qa.text.tokens import tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_FILE = next((ROOT / "seeds").glob("*.txt"))
@@ -59,7 +60,7 @@ def test_composed_vectors_are_a_vector_cache_for_every_paragraph(generated):
 
 
 def test_sparse_bm25_equals_rank_bm25_on_generated_reports(generated):
-    from qa.bench import corpus_tokens, questions_for
+    from qa.bench.run import corpus_tokens, questions_for
 
     _, chunks = generated
     s = Settings()

@@ -7,6 +7,7 @@ subprocesses of this module are all started together, once, and run side by side
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -15,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-import qa.assistant as qa_assistant
 from qa.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,7 @@ CITATION_KEYS = {"doc", "start", "end", "text", "context", "context_start", "sec
 #: counts model loads and index builds in a real ``python -m qa`` run.
 COUNTING = """
 import atexit, json, runpy, sys
-import qa.assistant as a, qa.dense as d
+import qa.index.load as a, qa.index.vectors as d
 counts = {"encoder": 0, "build_index": 0, "load_index": 0}
 def counted(name, fn):
     def wrapper(*args, **kwargs):
@@ -206,15 +206,15 @@ def test_batch_mode_one_json_line_per_question_in_order_loading_once(runs):
 
 @pytest.fixture()
 def in_process(monkeypatch, assistant):
-    """Run ``main`` in this process with the session's USE encoder (no second model load)."""
-    monkeypatch.setattr(qa_assistant, "Encoder", lambda model_id, threads=0: assistant.encoder)
-    monkeypatch.setattr(qa_assistant, "_WARM_UP", 0)
+    """``main`` in this process with the session's USE encoder (no second model load)."""
+    monkeypatch.setenv("QA_WARM_UP_MAX", "0")
     monkeypatch.chdir(ROOT)
+    return functools.partial(main, encoder=assistant.encoder)
 
 
 def test_human_readable_answer_marks_the_span(in_process, assistant, index_dir, capsys):
     expected = assistant.ask(QUESTION).to_dict()
-    code = main(["ask", QUESTION, "--source", "seeds", "--index", str(index_dir)])
+    code = in_process(["ask", QUESTION, "--source", "seeds", "--index", str(index_dir)])
     out, err = capsys.readouterr()
     assert code == 0 and "Traceback" not in err
     lines = out.splitlines()
@@ -229,7 +229,7 @@ def test_human_readable_answer_marks_the_span(in_process, assistant, index_dir, 
 
 
 def test_human_readable_not_found(in_process, index_dir, capsys):
-    code = main(["ask", "JavaScript里怎么给数组排序？", "--top-k", "2", "--source", "seeds",
+    code = in_process(["ask", "JavaScript里怎么给数组排序？", "--top-k", "2", "--source", "seeds",
                  "--index", str(index_dir)])
     out, _ = capsys.readouterr()
     assert code == 0

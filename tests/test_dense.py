@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from qa.config import DEFAULT_MODEL
-from qa.dense import Encoder, VectorIndex
 from qa.errors import ModelError
+from qa.index.vectors import Encoder, VectorIndex
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.documents import (
+from qa.errors import SourceError
+from qa.text.documents import (
     MAX_PARAGRAPH_CHARS,
     clauses,
     decode,
@@ -18,7 +19,6 @@ from qa.documents import (
     sentences,
     title_sentence,
 )
-from qa.errors import SourceError
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -336,7 +336,7 @@ def test_display_path_relative_under_cwd_else_absolute(tmp_path, monkeypatch):
 
 
 def test_a_report_is_about_the_year_it_names_most():
-    from qa.documents import report_year
+    from qa.text.documents import report_year
 
     review = "2020年是收官之年。2016年至2020年累计实施项目141个。2020年全部开工。2018年视察。2020年达标。"
     assert report_year(review) == "2020"  # 4 of 7 mentions
@@ -348,7 +348,7 @@ def test_a_report_is_about_the_year_it_names_most():
 
 
 def test_with_year_dates_text_that_does_not_name_the_year():
-    from qa.documents import with_year
+    from qa.text.documents import with_year
 
     assert with_year("签约项目36个", "2020") == "签约项目36个 2020年"
     assert with_year("2020年签约项目36个", "2020") == "2020年签约项目36个"
@@ -358,7 +358,7 @@ def test_with_year_dates_text_that_does_not_name_the_year():
 
 
 def test_without_years_leaves_what_an_encoder_should_match():
-    from qa.documents import without_years
+    from qa.text.documents import without_years
 
     assert without_years("In 2020, how many kilns were eliminated?", ["2020"]) == (
         "how many kilns were eliminated?")

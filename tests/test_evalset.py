@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa.errors import QAError, UsageError
-from qa.evalset import TYPE_MINIMUMS, EvalItem, load_eval_set, validate_eval_set
+from qa.evaluation.evalset import TYPE_MINIMUMS, EvalItem, load_eval_set, validate_eval_set
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_FILE = ROOT / "eval" / "qa.jsonl"

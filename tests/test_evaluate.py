@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.evalreport import check_floors
-from qa.evaluate import Row, by_type, char_f1, choose_threshold, contains_gold, metrics
+from qa.evaluation.evaluate import Row, by_type, char_f1, choose_threshold, contains_gold, metrics
+from qa.evaluation.report import check_floors
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,12 +126,8 @@ def test_gate_fails_when_quality_is_lowered_on_purpose(gate_files) -> None:
 
 
 def test_span_weight_fit_learns_which_feature_marks_the_right_span():
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
-    try:
-        import tune_spans
-    finally:
-        sys.path.pop(0)
-    from qa.extract import SPAN_FEATURES
+    from qa.answer.extract import SPAN_FEATURES
+    from qa.evaluation import tune_spans
 
     def cand(text: str, right: bool, **values: float) -> tuple[str, dict, bool]:
         f = dict.fromkeys(SPAN_FEATURES, 0.0)

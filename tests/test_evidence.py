@@ -1,10 +1,10 @@
-"""The signs that a report cannot answer (qa/evidence.py), on made-up text."""
+"""The signs that a report cannot answer (qa/answer/evidence.py), on made-up text."""
 
 from __future__ import annotations
 
-from qa import evidence
-from qa.textnorm import normalize
-from qa.tokenize import raw_words
+from qa.answer import evidence
+from qa.text.normalize import normalize
+from qa.text.tokens import raw_words
 
 
 def test_a_year_the_paragraph_lacks_is_missing_and_a_part_of_a_number_is_not_found():

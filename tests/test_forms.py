@@ -1,11 +1,11 @@
-"""What a question asks for and whether a text holds it (qa/forms.py), on made-up text."""
+"""What a question asks for and whether a text holds it (qa/answer/forms.py), on made-up text."""
 
 from __future__ import annotations
 
 import pytest
 
-from qa import forms
-from qa.textnorm import normalize
+from qa.answer import forms
+from qa.text.normalize import normalize
 
 
 @pytest.mark.parametrize("question, form", [

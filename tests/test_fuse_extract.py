@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from qa import extract, fuse
-from qa.documents import clauses, sentences
-from qa.types import Chunk, Span
+from qa.answer import extract, fuse
+from qa.answer.question import Question
+from qa.schema import Chunk, Span
+from qa.text.documents import clauses, sentences
+from qa.text.spans import candidate_spans
 
 # ---------------------------------------------------------------- fusion
 
@@ -98,7 +102,7 @@ def _source(doc: str) -> str:
 
 def test_candidate_spans_are_verbatim_and_inside_their_sentence(chunk):
     text = _source(DOC)
-    pairs = extract.candidate_spans(chunk, text)
+    pairs = candidate_spans(chunk, text)
     assert len(pairs) >= 8
     sents = {(s.start, s.end) for s in sentences(chunk)}
     for span, sent in pairs:
@@ -112,9 +116,14 @@ def test_candidate_spans_are_verbatim_and_inside_their_sentence(chunk):
     assert "招商引资成效明显" in texts  # a whole sentence
 
 
+def _q(text: str, weights: dict[str, float]) -> Question:
+    """The question analysed, with these term weights (what an index's idf would give)."""
+    return replace(Question.analyse(text), term_weights=weights)
+
+
 def test_best_span_picks_the_clause_with_the_number(chunk):
     weights = {"签约": 2.0, "重点": 1.0, "项目": 1.0}
-    best = extract.best_spans("签约了多少个重点项目？", [(chunk, 1.0)], _source, weights)
+    best = extract.best_spans(_q("签约了多少个重点项目？", weights), [(chunk, 1.0)], _source)
     assert len(best) == 1
     cand = best[0]
     text = _source(DOC)
@@ -122,14 +131,14 @@ def test_best_span_picks_the_clause_with_the_number(chunk):
     assert answer == "累计签约重点项目58个"
     assert cand.form_ok == 1.0
     features = {text[s.start:s.end]: f for _, s, f in
-                extract.span_features("签约了多少个重点项目？", [(chunk, 1.0)], _source, weights)}
+                extract.span_features(_q("签约了多少个重点项目？", weights), [(chunk, 1.0)], _source)}
     assert features[answer]["local"] == 1.0  # every term of the question is in it
     assert cand.chunk is chunk
 
 
 def test_best_span_follows_the_asked_unit(chunk):
     weights = {"总投资": 2.0}
-    best = extract.best_spans("总投资是多少？", [(chunk, 1.0)], _source, weights)
+    best = extract.best_spans(_q("总投资是多少？", weights), [(chunk, 1.0)], _source)
     answer = _source(DOC)[best[0].span.start:best[0].span.end]
     assert "120.5亿元" in answer and "58个" not in answer
 
@@ -138,11 +147,11 @@ def test_a_span_of_only_the_questions_words_is_no_candidate(chunk):
     text = _source(DOC)
     question = "招商引资成效明显中签约了什么？"
     spans = {text[s.start:s.end] for _, s, _ in
-             extract.span_features(question, [(chunk, 1.0)], _source, {"招商": 1.0})}
+             extract.span_features(_q(question, {"招商": 1.0}), [(chunk, 1.0)], _source)}
     assert "招商引资成效明显" not in spans and "累计签约重点项目58个" in spans
     # … unless the question quotes every span of the paragraph
     spans = {text[s.start:s.end] for _, s, _ in
-             extract.span_features(PARAGRAPH, [(chunk, 1.0)], _source, {"招商": 1.0})}
+             extract.span_features(_q(PARAGRAPH, {"招商": 1.0}), [(chunk, 1.0)], _source)}
     assert "招商引资成效明显" in spans
 
 
@@ -152,8 +161,8 @@ def test_best_spans_rank_paragraphs_best_first(chunk):
     docs = {DOC: source, "other.txt": other_text}
     other = Chunk(1, "other.txt", 0, len(other_text), other_text, "", "body")
     weights = {"签约": 2.0, "重点": 1.0, "项目": 1.0}
-    best = extract.best_spans("签约了多少个重点项目？", [(other, 1.0), (chunk, 0.5)],
-                              docs.__getitem__, weights)
+    best = extract.best_spans(_q("签约了多少个重点项目？", weights), [(other, 1.0), (chunk, 0.5)],
+                              docs.__getitem__)
     assert [c.chunk.id for c in best] == [0, 1]
     assert best[0].score > best[1].score
 
@@ -166,8 +175,8 @@ def test_similarity_is_used_when_there_is_no_lexical_evidence(chunk):
         return [1.0 if s.start == target and text[s.start:s.end] == "总投资120.5亿元" else 0.0
                 for s in spans]
 
-    best = extract.best_spans("What was the total investment?", [(chunk, 1.0)], _source, {},
-                              similarity, lexical=False)
+    best = extract.best_spans(_q("What was the total investment?", {}), [(chunk, 1.0)], _source,
+                              similarity)
     assert text[best[0].span.start:best[0].span.end] == "总投资120.5亿元"
 
 
@@ -185,8 +194,8 @@ def test_clause_offsets_map_back_into_the_sentence():
 
 def test_span_features_carry_the_paragraph_rank(chunk):
     weights = {"签约": 2.0, "项目": 1.0}
-    first = extract.span_features("签约了多少个项目？", [(chunk, 1.0)], _source, weights)
-    later = extract.span_features("签约了多少个项目？", [(chunk, 1.0)], _source, weights,
+    first = extract.span_features(_q("签约了多少个项目？", weights), [(chunk, 1.0)], _source)
+    later = extract.span_features(_q("签约了多少个项目？", weights), [(chunk, 1.0)], _source,
                                   first_rank=1)
     assert {f["top_paragraph"] for _, _, f in first} == {1.0}
     assert {(f["top_paragraph"], f["second_paragraph"]) for _, _, f in later} == {(0.0, 1.0)}

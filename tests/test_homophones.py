@@ -1,9 +1,9 @@
 """A place name one same-sounding character away from a word of the reports is that word
-mistyped (qa/homophones.py); the confidence model then does not count it as unknown."""
+mistyped (qa/text/homophones.py); the confidence model then does not count it as unknown."""
 
 from __future__ import annotations
 
-from qa.homophones import Homophones, sounds_alike
+from qa.text.homophones import Homophones, sounds_alike
 
 WORDS = ["章丘", "三涧溪", "历下", "拼多多", "签约", "·章", "GDP"]
 
@@ -34,7 +34,7 @@ def test_any_reading_of_a_character_counts():
 
 
 def test_the_readings_come_from_pypinyin_itself_when_its_table_file_is_gone(monkeypatch):
-    import qa.homophones as homophones
+    import qa.text.homophones as homophones
 
     real = homophones._reading_table()
     monkeypatch.setattr(homophones.Path, "read_text",

@@ -1,24 +1,19 @@
-"""The load test (bench/load_test.py) in reduced form, against the real app served by
+"""The load test (qa/bench/load.py, `python -m qa load-test`) in reduced form, against the real app served by
 uvicorn on loopback: concurrent clients, good and bad requests mixed — no 5xx, no dropped
 connection, every response identical to the sequential one for the same request.
 
 The full run (16 clients, 2,000 requests against `python app.py`) is a benchmark:
-`python bench/load_test.py --clients 16 --requests 2000`; its figures are in the README.
+`python -m qa load-test --clients 16 --requests 2000`; its figures are in the README.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 
 import pytest
-from robustfixtures import ROOT, live_url
+from robustfixtures import live_url
 
-_spec = importlib.util.spec_from_file_location("load_test", ROOT / "bench" / "load_test.py")
-load_test = importlib.util.module_from_spec(_spec)
-sys.modules["load_test"] = load_test  # dataclasses look their module up there
-_spec.loader.exec_module(load_test)  # type: ignore[union-attr]
+from qa.bench import load as load_test
 
 CLIENTS = 8
 REQUESTS = 200

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from robustfixtures import SEED_FILE, check_contract
 
 from qa import BadQuestion
-from qa.documents import MAX_PARAGRAPH_CHARS, Report, clauses, paragraphs, sentences
+from qa.text.documents import MAX_PARAGRAPH_CHARS, Report, clauses, paragraphs, sentences
 
 SEED = SEED_FILE.read_bytes().decode("utf-8")
 LIMIT = 500

@@ -20,13 +20,21 @@ import time
 from pathlib import Path
 
 import pytest
-from robustfixtures import ROOT, SEEDS, TESTS, FakeEncoder, check_contract, use_encoder
+from robustfixtures import (
+    ROOT,
+    SEEDS,
+    TESTS,
+    FakeEncoder,
+    check_contract,
+    load_assistant,
+    main,
+    use_encoder,
+)
 
-from qa import Settings, load_assistant
-from qa.cli import main
+from qa import Settings
 from qa.config import FORMAT_VERSION
 from qa.errors import ModelError, QAError
-from qa.store import MANIFEST, StaleIndex, load_index, sha256_file
+from qa.index.store import MANIFEST, StaleIndex, load_index, sha256_file
 
 QUESTION = "签约了多少个项目？"
 ANCHOR = "签约项目36个"
@@ -109,7 +117,7 @@ DAMAGE = {
     "scrambled-bm25": (lambda i: _scramble(_generation(i) / "bm25.npz"), "bm25.npz fails its checksum"),
     "empty-vocab": (lambda i: (_generation(i) / "bm25_vocab.json").write_bytes(b""), "bm25_vocab.json fails"),
     "deleted-vectors": (lambda i: (_generation(i) / "vectors.npy").unlink(), "vectors.npy is missing"),
-    # the span index (qa/spanindex.py) is checked like the rest
+    # the span index (qa/index/spans.py) is checked like the rest
     "truncated-spans": (lambda i: _truncate(_generation(i) / "spans.npy"), "spans.npy fails its checksum"),
     "scrambled-sentence-bm25": (lambda i: _scramble(_generation(i) / "sentence_bm25.npz"),
                                 "sentence_bm25.npz fails its checksum"),
@@ -379,7 +387,7 @@ def test_disk_full_while_saving_keeps_the_old_index(built) -> None:
     src, index = built
     before = (index / MANIFEST).read_bytes()
     old = _manifest(index)
-    import qa.store
+    import qa.index.store
 
     def full(*_a, **_k):  # type: ignore[no-untyped-def]
         raise OSError(28, "No space left on device")
@@ -388,7 +396,7 @@ def test_disk_full_while_saving_keeps_the_old_index(built) -> None:
     original = path.read_bytes()
     path.write_bytes(original.replace(ANCHOR.encode(), "签约项目37个".encode()))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(qa.store.np, "save", full)
+        mp.setattr(qa.index.store.np, "save", full)
         assistant, messages = _load(src, index)
     assert any("No space left on device" in n and NOT_SAVED in n for n in assistant.notices)
     assert any("签约项目37个" in c["context"] for c in _answers(assistant)["citations"])

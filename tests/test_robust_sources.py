@@ -18,11 +18,19 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
-from robustfixtures import ROOT, SEED_FILE, FakeEncoder, check_contract, raw_text, use_encoder
+from robustfixtures import (
+    ROOT,
+    SEED_FILE,
+    FakeEncoder,
+    check_contract,
+    load_assistant,
+    main,
+    raw_text,
+    use_encoder,
+)
 
-from qa import SourceError, load_assistant
-from qa.cli import main
-from qa.documents import MAX_PARAGRAPH_CHARS, paragraphs, read_report
+from qa import SourceError
+from qa.text.documents import MAX_PARAGRAPH_CHARS, paragraphs, read_report
 
 SEED = SEED_FILE.read_bytes().decode("utf-8")
 ANCHOR = "签约项目36个"

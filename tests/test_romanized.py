@@ -1,9 +1,9 @@
-"""Pinyin names in English questions (qa/romanized.py), on made-up text and on the
+"""Pinyin names in English questions (qa/text/romanized.py), on made-up text and on the
 bundled report through the assistant."""
 
 from __future__ import annotations
 
-from qa.romanized import RomanizedCorpus, romanized_names, syllable_counts
+from qa.text.romanized import RomanizedCorpus, romanized_names, syllable_counts
 
 
 def test_a_name_splits_into_syllables_and_an_english_word_mostly_does_not():
@@ -40,7 +40,7 @@ def test_a_name_is_mentioned_when_its_syllables_occur_in_a_row():
 
 
 def test_an_english_question_naming_a_place_the_report_lacks_counts_against_it(assistant):
-    _, absent = assistant.ask_explained("How many buses did Licheng district buy in 2020?")
-    _, present = assistant.ask_explained("How many buses did Zhangqiu district buy in 2020?")
+    absent = assistant.ask_traced("How many buses did Licheng district buy in 2020?")[1].verdict.features
+    present = assistant.ask_traced("How many buses did Zhangqiu district buy in 2020?")[1].verdict.features
     assert absent["missing_name"] == 1.0 and present["missing_name"] == 0.0
     assert absent["cjk"] == 0.0

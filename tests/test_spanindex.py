@@ -1,16 +1,16 @@
-"""The span index (qa/spanindex.py): built with the index for corpora of up to
+"""The span index (qa/index/spans.py): built with the index for corpora of up to
 SPAN_INDEX_MAX paragraphs, saved with it, and what search and extraction use."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from robustfixtures import FakeEncoder, use_encoder
+from robustfixtures import FakeEncoder, load_assistant, use_encoder
 
-import qa.indexer
-from qa import Settings, load_assistant
-from qa.extract import candidate_spans
-from qa.spanindex import SpanIndex, embed_spans, sentence_bm25
+import qa.index.build
+from qa import Settings
+from qa.index.spans import SpanIndex, embed_spans, sentence_bm25
+from qa.text.spans import candidate_spans
 
 #: a sentence per paragraph, each with a number of its own, so that 401 paragraphs differ
 _TOPICS = "道路 学校 医院 公园 水库 工厂 农田 社区 车站 图书馆".split()
@@ -53,22 +53,23 @@ def test_a_corpus_of_hundreds_of_paragraphs_gets_a_span_index_saved_with_it(tmp_
                                spans.sentences.best(tokens))
     # search scores each paragraph by its best span: the dense score is that span's
     question = "新建社区127处投资了多少？"
-    hit = loaded.search(question, "dense")[0]
-    qvec = loaded._question_vector(question)
+    retrieval = loaded.ask_traced(question, mode="dense")[1].retrieval
+    hit, qvec = retrieval.hits[0], retrieval.vector
     assert hit.dense == pytest.approx(float((spans.of(hit.chunk_id) @ qvec).max()), abs=1e-5)
     answer = loaded.ask(question)
     assert answer.citations[0].context.startswith("第127项工作")
 
 
 def test_a_corpus_above_the_limit_is_searched_by_paragraph(tmp_path, fake, monkeypatch):
-    monkeypatch.setattr(qa.indexer, "SPAN_INDEX_MAX", 20)
+    monkeypatch.setattr(qa.index.build, "SPAN_INDEX_MAX", 20)
     _corpus(tmp_path / "src", 21)
     assistant = load_assistant(tmp_path / "src", tmp_path / "index", Settings(),
                                log=lambda _m: None)
     assert assistant.index.spans is None and assistant.stats()["span_index"] is False
     question = "新建社区17处投资了多少？"
-    hit = assistant.search(question, "dense")[0]
-    own = float(assistant.index.vectors[hit.chunk_id] @ assistant._question_vector(question))
+    retrieval = assistant.ask_traced(question, mode="dense")[1].retrieval
+    hit = retrieval.hits[0]
+    own = float(assistant.index.vectors[hit.chunk_id] @ retrieval.vector)
     assert hit.dense == pytest.approx(own, abs=1e-5)
     # the retrieved paragraphs' spans are embedded when asked, and the answer is the same kind
     answer = assistant.ask(question)

@@ -10,10 +10,10 @@ import pytest
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
 from qa.config import Settings
-from qa.documents import paragraphs, read_report
-from qa.indexer import lexical_text
-from qa.sparse import build_bm25, build_sentence_bm25
-from qa.tokenize import tokenize
+from qa.index.bm25 import build_bm25, build_sentence_bm25
+from qa.text.documents import paragraphs, read_report
+from qa.text.spans import lexical_text
+from qa.text.tokens import tokenize
 
 SEED_FILE = next((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt"))
 
@@ -119,14 +119,6 @@ def test_unknown_query_terms_score_zero_everywhere(corpus):
     bm25 = build_bm25(corpus, "plus")
     assert not bm25.scores(["不存在的词语", "zzzz"]).any()
     assert not bm25.scores([]).any()
-    assert bm25.max_scores(["不存在的词语"]) == 0.0
-
-
-def test_max_scores_is_sum_of_idf(corpus, queries):
-    bm25 = build_bm25(corpus, "plus")
-    q = queries[0]
-    expected = sum(bm25.idf[bm25.vocab[t]] for t in q if t in bm25.vocab)
-    assert bm25.max_scores(q) == pytest.approx(expected)
 
 
 def test_unknown_variant_is_refused():
@@ -170,9 +162,9 @@ def _coo_reference(corpus, variant, k1, b, delta, epsilon):
 
 @pytest.mark.parametrize("variant", ["plus", "okapi", "l"])
 def test_matrix_is_bit_identical_to_the_coo_construction(corpus, variant, monkeypatch):
-    import qa.sparse
+    import qa.index.bm25
 
-    monkeypatch.setattr(qa.sparse, "_BLOCK", 97)  # many blocks, one cut inside a paragraph
+    monkeypatch.setattr(qa.index.bm25, "_BLOCK", 97)  # many blocks, one cut inside a paragraph
     vocab, ref = _coo_reference(corpus, variant, 1.2, 0.75, 1.0, 0.25)
     mine = build_bm25(iter(corpus), variant, 1.2, 0.75, 1.0, 0.25)  # a generator is enough
     assert list(mine.vocab.items()) == list(vocab.items())

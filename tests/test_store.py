@@ -2,7 +2,7 @@
 
 Loading the embedding model costs seconds (importing torch and sentence-transformers),
 so these tests share the real encoders: the session assistant's USE model and one MiniLM,
-handed to ``load_assistant`` through ``qa.assistant.Encoder``. Paragraph span warm-up is
+handed to ``load_assistant(encoder=...)``. Warm-up (``Settings.warm_up_max``) is
 turned off here (it is exercised by the session ``assistant`` fixture); spans are then
 embedded lazily on the first question, with the same model.
 """
@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import qa.assistant as qa_assistant
+from qa.assistant import load_assistant
 from qa.config import FORMAT_VERSION, Settings
-from qa.store import MANIFEST, read_manifest, sha256_file
+from qa.index.store import MANIFEST, read_manifest, sha256_file
+from qa.index.vectors import Encoder
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -41,20 +43,18 @@ def minilm_path() -> str:
 @pytest.fixture()
 def load(monkeypatch, encoders):
     """``load(source, index, settings)`` → (assistant, log lines)."""
-    real = qa_assistant.Encoder
+    real = Encoder
 
     def shared(model_id: str, threads: int = 0):
         if model_id not in encoders:
             encoders[model_id] = real(model_id, threads)
         return encoders[model_id]
 
-    monkeypatch.setattr(qa_assistant, "Encoder", shared)
-    monkeypatch.setattr(qa_assistant, "_WARM_UP", 0)
-
     def _load(source: Path, index: Path, settings: Settings | None = None, **kw):
         log: list[str] = []
-        a = qa_assistant.load_assistant(source, index, settings or Settings(), log=log.append,
-                                        **kw)
+        settings = replace(settings or Settings(), warm_up_max=0)
+        a = load_assistant(source, index, settings, log=log.append,
+                           encoder=shared(settings.model, settings.threads), **kw)
         return a, log
 
     return _load

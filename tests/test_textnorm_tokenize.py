@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import qa.tokenize as tokenize_module
-from qa.textnorm import has_cjk, is_cjk, normalize
-from qa.tokenize import STOPWORDS, person_names, raw_words, tokenize
+import qa.text.tokens as tokenize_module
+from qa.text.normalize import has_cjk, is_cjk, normalize
+from qa.text.tokens import STOPWORDS, person_names, raw_words, tokenize
 
 # ---------------------------------------------------------------- normalisation
 

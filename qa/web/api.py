@@ -15,22 +15,22 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, create_model
 
-from qa import BadQuestion
-from qa.types import Answer, Citation
-from qa.web.constants import EXAMPLES, MAX_QUESTION
+from qa.config import TOP_K_MAX, TOP_K_MIN, valid_top_k
+from qa.errors import BadQuestion
+from qa.schema import Answer, Citation
+from qa.web.constants import EXAMPLES
 from qa.web.responses import error
 
 if TYPE_CHECKING:
-    from qa import Assistant
+    from qa.assistant import Assistant
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 16 * 1024
-TOP_K_RANGE = (1, 10)
 
 
 def _model(name: str, contract: type, **overrides: Any) -> type[BaseModel]:
-    """A pydantic model with the fields of a ``qa.types`` dataclass, for the API docs only:
+    """A pydantic model with the fields of a ``qa.schema`` dataclass, for the API docs only:
     the response itself is ``to_dict()`` of the dataclass."""
     fields: dict[str, Any] = {k: (t, ...) for k, t in get_type_hints(contract).items()}
     return create_model(name, **{**fields, **overrides})
@@ -49,27 +49,21 @@ class ErrorOut(BaseModel):
     error: str
 
 
-ASK_BODY_SCHEMA = {
-    "required": True,
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "required": ["question"],
-                "properties": {
-                    "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION},
-                    "top_k": {
-                        "type": "integer",
-                        "minimum": TOP_K_RANGE[0],
-                        "maximum": TOP_K_RANGE[1],
-                        "default": 3,
-                    },
-                },
-            },
+def ask_body_schema(max_question_chars: int) -> dict[str, Any]:
+    """The OpenAPI description of POST /api/ask's body, with the engine's own limits."""
+    properties = {
+        "question": {"type": "string", "minLength": 1, "maxLength": max_question_chars},
+        "top_k": {"type": "integer", "minimum": TOP_K_MIN, "maximum": TOP_K_MAX, "default": 3},
+        "explain": {"type": "boolean", "default": False,
+                    "description": "also return the trace of each answering stage"},
+    }
+    return {
+        "required": True,
+        "content": {"application/json": {
+            "schema": {"type": "object", "required": ["question"], "properties": properties},
             "example": {"question": EXAMPLES[0], "top_k": 3},
-        }
-    },
-}
+        }},
+    }
 ERRORS = {
     400: {"model": ErrorOut, "description": "The body is not JSON"},
     403: {"model": ErrorOut, "description": "Cross-origin call from an origin not allowed"},
@@ -96,8 +90,8 @@ async def read_json(request: Request) -> Any:
         raise ValueError("nested too deeply") from None
 
 
-def parse_ask(payload: Any) -> tuple[str, int] | str:
-    """The question and top_k of a request body, or an error message."""
+def parse_ask(payload: Any) -> tuple[str, int, bool] | str:
+    """The question, top_k and explain of a request body, or an error message."""
     if not isinstance(payload, dict):
         return 'the body must be a JSON object such as {"question": "…", "top_k": 3}'
     if "question" not in payload:
@@ -108,10 +102,12 @@ def parse_ask(payload: Any) -> tuple[str, int] | str:
     top_k = payload.get("top_k", 3)
     if top_k is None:
         top_k = 3
-    lo, hi = TOP_K_RANGE
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or not lo <= top_k <= hi:
-        return f"top_k must be an integer from {lo} to {hi}"
-    return question, top_k
+    if not valid_top_k(top_k):
+        return f"top_k must be an integer from {TOP_K_MIN} to {TOP_K_MAX}"
+    explain = payload.get("explain", False)
+    if not isinstance(explain, bool):
+        return "explain must be true or false"
+    return question, top_k, explain
 
 
 def add_api_routes(app: FastAPI, assistant: Assistant, stats: dict[str, Any]) -> None:
@@ -119,13 +115,14 @@ def add_api_routes(app: FastAPI, assistant: Assistant, stats: dict[str, Any]) ->
         "/api/ask",
         response_model=AnswerOut,
         responses=ERRORS,
-        openapi_extra={"requestBody": ASK_BODY_SCHEMA},
+        openapi_extra={"requestBody": ask_body_schema(assistant.settings.max_question_chars)},
         summary="Answer a question from the reports",
         tags=["qa"],
     )
     async def api_ask(request: Request) -> Response:
         """Returns the answer object of docs/CONTRACT.md: a verbatim span of a report with
-        its citations, or `found: false` and the nearest passages."""
+        its citations, or `found: false` and the nearest passages; with `"explain": true`
+        also a `trace` of what each answering stage saw and scored."""
         try:
             return await answer_request(request)
         except Exception:
@@ -142,12 +139,15 @@ def add_api_routes(app: FastAPI, assistant: Assistant, stats: dict[str, Any]) ->
         parsed = parse_ask(payload)
         if isinstance(parsed, str):
             return error(422, parsed)
-        question, top_k = parsed
+        question, top_k, explain = parsed
         try:
-            answer = await run_in_threadpool(assistant.ask, question, top_k=top_k)
+            if not explain:
+                answer = await run_in_threadpool(assistant.ask, question, top_k=top_k)
+                return JSONResponse(answer.to_dict())
+            answer, trace = await run_in_threadpool(assistant.ask_traced, question, top_k)
         except BadQuestion as exc:
             return error(422, str(exc))
-        return JSONResponse(answer.to_dict())
+        return JSONResponse({**answer.to_dict(), "trace": trace.to_dict()})
 
     @app.get("/api/health", tags=["qa"], summary="200 once the index is loaded")
     async def api_health() -> dict[str, Any]:

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 from fastapi import FastAPI
 
-from qa import BadQuestion
-from qa.web.constants import MAX_QUESTION, STATIC
+from qa.errors import BadQuestion
+from qa.web.constants import STATIC
 from qa.web.render import esc, render_answer, render_error, render_question
 
 if TYPE_CHECKING:
-    from qa import Assistant
+    from qa.assistant import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,54 @@ def make_theme() -> gr.themes.Base:
     ]
     mono = ["Noto Sans Mono CJK SC", "DejaVu Sans Mono", "monospace"]
     return gr.themes.Default(primary_hue="blue", font=sans, font_mono=mono)
+
+
+def _header(stats: dict[str, Any]) -> None:
+    subtitle = f"{stats.get('documents', '?')} 份报告 · {stats.get('paragraphs', '?')} 个段落"
+    # Markdown, not gr.HTML: Gradio 6 evaluates gr.HTML templates with `new Function`,
+    # which the page's Content-Security-Policy (no 'unsafe-eval') refuses.
+    gr.Markdown(
+        "# 报告问答\n\n答案逐字摘自报告原文，并注明出处。"
+        f"{esc(subtitle)} · [API 文档](/docs)",
+        elem_classes=["qa-title"],
+        sanitize_html=True,
+    )
+
+
+def _chatbot(compact: bool, examples: Sequence[str]) -> gr.Chatbot:
+    return gr.Chatbot(
+        show_label=False,
+        elem_id="qa-chat",
+        # The embed view: the chat takes the iframe's height less the input row.
+        height="calc(100dvh - 84px)" if compact else 560,
+        sanitize_html=True,
+        latex_delimiters=[],
+        feedback_options=None,
+        buttons=[],
+        layout="panel" if compact else "bubble",
+        group_consecutive_messages=False,
+        placeholder="<div class='qa-placeholder'>请输入关于报告的问题，或点一个示例问题。</div>",
+        examples=[{"text": q} for q in examples] or None,
+    )
+
+
+def _input_row(compact: bool, max_chars: int) -> tuple[gr.Textbox, gr.Button, gr.Button]:
+    """The question box (stops typing at the engine's own limit) and the two buttons."""
+    with gr.Row(equal_height=True, elem_id="qa-input-row"):
+        box = gr.Textbox(
+            show_label=False,
+            placeholder="输入问题，回车提问" if compact
+            else f"输入问题，按回车提问（最多 {max_chars} 字）",
+            max_length=max_chars,
+            lines=1,
+            scale=8,
+            autofocus=not compact,
+            elem_id="qa-question",
+            container=False,
+        )
+        send = gr.Button("提问", variant="primary", scale=1, min_width=72, elem_id="qa-send")
+        reset = gr.Button("清空", variant="secondary", scale=1, min_width=72, elem_id="qa-clear")
+    return box, send, reset
 
 
 def build_chat(
@@ -73,7 +121,6 @@ def build_chat(
         except BadQuestion as exc:
             raise gr.Error(str(exc)) from None
 
-    subtitle = f"{stats.get('documents', '?')} 份报告 · {stats.get('paragraphs', '?')} 个段落"
     with gr.Blocks(
         title="报告问答",
         analytics_enabled=False,
@@ -81,45 +128,9 @@ def build_chat(
     ) as demo:
         history = gr.State([])
         if not compact:
-            # Markdown, not gr.HTML: Gradio 6 evaluates gr.HTML templates with `new Function`,
-            # which the page's Content-Security-Policy (no 'unsafe-eval') refuses.
-            gr.Markdown(
-                "# 报告问答\n\n答案逐字摘自报告原文，并注明出处。"
-                f"{esc(subtitle)} · [API 文档](/docs)",
-                elem_classes=["qa-title"],
-                sanitize_html=True,
-            )
-        chatbot = gr.Chatbot(
-            show_label=False,
-            elem_id="qa-chat",
-            # The embed view: the chat takes the iframe's height less the input row.
-            height="calc(100dvh - 84px)" if compact else 560,
-            sanitize_html=True,
-            latex_delimiters=[],
-            feedback_options=None,
-            buttons=[],
-            layout="panel" if compact else "bubble",
-            group_consecutive_messages=False,
-            placeholder="<div class='qa-placeholder'>请输入关于报告的问题，或点一个示例问题。</div>",
-            examples=[{"text": q} for q in examples] or None,
-        )
-        with gr.Row(equal_height=True, elem_id="qa-input-row"):
-            box = gr.Textbox(
-                show_label=False,
-                placeholder="输入问题，回车提问"
-                if compact
-                else "输入问题，按回车提问（最多 500 字）",
-                max_length=MAX_QUESTION,
-                lines=1,
-                scale=8,
-                autofocus=not compact,
-                elem_id="qa-question",
-                container=False,
-            )
-            send = gr.Button("提问", variant="primary", scale=1, min_width=72, elem_id="qa-send")
-            reset = gr.Button(
-                "清空", variant="secondary", scale=1, min_width=72, elem_id="qa-clear"
-            )
+            _header(stats)
+        chatbot = _chatbot(compact, examples)
+        box, send, reset = _input_row(compact, assistant.settings.max_question_chars)
 
         outputs = [chatbot, history, box]
         box.submit(turn, [box, history], outputs, api_name="chat")

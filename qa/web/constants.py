@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 STATIC = Path(__file__).resolve().parent / "static"  # shipped as package data
-MAX_QUESTION = 500  # the engine enforces it; the page stops typing there too
 EXAMPLES = (
     "签约了多少个项目？",
     "2016年至2020年全区累计实施了多少个产业扶贫项目？",

@@ -19,7 +19,7 @@ from qa.web.render import render_source_page
 from qa.web.responses import error, message_page
 
 if TYPE_CHECKING:
-    from qa import Assistant
+    from qa.assistant import Assistant
 
 JS, CSS = "text/javascript", "text/css"
 ASSETS = {"chat.js": JS, "source.css": CSS}  # what the chat and /source pages load

@@ -19,7 +19,7 @@ from qa.web.responses import error
 from qa.web.security import SecurityMiddleware, parse_origins
 
 if TYPE_CHECKING:
-    from qa import Assistant
+    from qa.assistant import Assistant
 
 
 def create_app(

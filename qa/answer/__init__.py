@@ -1,0 +1,1 @@
+"""The answering stages: Question → Retriever → Extractor → Judge."""

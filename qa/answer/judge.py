@@ -1,0 +1,108 @@
+"""The judge: how sure we are that the chosen span answers the question, in [0, 1], and
+whether that is sure enough to answer (``found``).
+
+The report must not be made to answer what it never says. Low word overlap alone is a poor
+sign (a paraphrase shares few words with the report and is still answerable), so the model
+also weighs specific signs that the report lacks what is asked (qa/answer/evidence.py). It is a
+logistic regression fitted on eval/qa.jsonl by `qa tune confidence`
+(qa/evaluation/tune_confidence.py; the weights are qa/models/confidence.json): one for questions
+with Chinese characters, one for questions in another language.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from qa.answer import evidence
+from qa.answer.extract import Extraction
+from qa.answer.question import Question
+from qa.config import Settings
+from qa.index.build import Index
+from qa.text.homophones import Homophones
+from qa.text.romanized import RomanizedCorpus
+
+#: features of the model for questions with Chinese characters.
+#: Few on purpose: eleven features fitted eval/qa.jsonl better and a set written separately
+#: (eval/holdout.jsonl) far worse (eval/README.md).
+FEATURES = ("cov_word", "span_sim", "form", "open_cov", "missing_number", "missing_name",
+            "focus_unknown")
+#: a question in another language shares no words with the report: only the encoder's
+#: similarities and the asked form (who → a person's name, how many → a count) can vouch
+#: for it; a number it names (a year) and a pinyin name the reports never mention
+#: (Licheng, qa/text/romanized.py) can speak against it.
+FOREIGN_FEATURES = ("dense", "span_sim", "missing_form", "missing_number", "missing_name")
+
+
+def model_for(features: dict[str, float]) -> tuple[str, tuple[str, ...]]:
+    """Which of the two models judges this question, and its features."""
+    return ("chinese", FEATURES) if features.get("cjk", 0.0) else ("foreign", FOREIGN_FEATURES)
+
+
+def logistic(features: dict[str, float], weights: dict[str, dict[str, float]]) -> float:
+    """``weights`` holds one weight dict (with a ``bias``) per model name."""
+    name, keys = model_for(features)
+    w = weights[name]
+    z = w.get("bias", 0.0) + sum(w.get(k, 0.0) * features.get(k, 0.0) for k in keys)
+    z = max(-30.0, min(30.0, z))
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    confidence: float
+    found: bool
+    features: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"confidence": round(self.confidence, 4), "found": self.found,
+                "features": {k: round(v, 4) for k, v in self.features.items()}}
+
+
+class Judge:
+    """Weighs the evidence that the best span answers (qa/answer/evidence.py). Thread-safe:
+    what it builds on first need (the reports' pinyin, their words' homophones) is built
+    once however many threads ask."""
+
+    def __init__(self, index: Index, settings: Settings) -> None:
+        self.index, self.settings = index, settings
+        self._built: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def judge(self, question: Question, extraction: Extraction,
+              paragraph_similarity: float = 0.0) -> Verdict:
+        """``paragraph_similarity``: the dense score of the best span's paragraph."""
+        best = extraction.best
+        if not best:
+            return Verdict(0.0, False, {"n_terms": 0.0})
+        romanized = None if question.has_cjk else self.romanized()
+        years = self.index.years if self.settings.report_year else {}
+        features = evidence.features(question, best[0], paragraph_similarity, self.index.bm25,
+                                     romanized, self.homophones, years.get(best[0].chunk.doc))
+        confidence = (0.0 if features["n_terms"] == 0
+                      else logistic(features, self.settings.confidence_weights))
+        return Verdict(confidence, confidence >= self.settings.threshold, features)
+
+    def romanized(self) -> RomanizedCorpus | None:
+        """The reports in pinyin (about a second per 60,000 characters), built once, for a
+        corpus of up to ``Settings.pinyin_max`` paragraphs; None for a larger one."""
+        if not self.index.chunks or len(self.index.chunks) > self.settings.pinyin_max:
+            return None
+        return self._once("pinyin", lambda: RomanizedCorpus(
+            r.text for r in self.index.reports.values()))
+
+    def homophones(self) -> Homophones:
+        """The reports' words, to tell a mistyped name (章秋区) from an unknown one; built
+        on the first question that names a place no report mentions."""
+        return self._once("homophones", lambda: Homophones(
+            w for w in self.index.bm25.vocab if not w.startswith("·")))
+
+    def _once(self, name: str, build: Callable[[], Any]) -> Any:
+        if name not in self._built:
+            with self._lock:
+                if name not in self._built:
+                    self._built[name] = build()
+        return self._built[name]

@@ -1,0 +1,154 @@
+"""Retrieval: the paragraphs of the index ranked for a question, by BM25, dense or both.
+
+BM25 scores every paragraph (one sparse product); the dense score is a paragraph's best
+span's similarity when the corpus has a span index, else its own vector's. A small corpus
+(up to ``Settings.exhaustive`` paragraphs) has every paragraph fused; a larger one only
+each retriever's top ``Settings.candidates``. Fusion: qa/answer/fuse.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qa.answer.fuse import fuse, minmax
+from qa.answer.question import Question
+from qa.config import Settings
+from qa.index.build import Index
+from qa.index.vectors import Encoder
+from qa.text.documents import without_years
+from qa.text.normalize import normalize
+
+MODES = ("hybrid", "bm25", "dense")
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_id: int
+    score: float  # fused (or single-retriever) score in [0, 1], after the minor prior
+    bm25: float  # raw BM25 score
+    dense: float  # raw cosine similarity
+
+
+@dataclass(frozen=True, eq=False)
+class Retrieval:
+    """Ranked paragraphs (best first), the question vector the extractor reuses, and how
+    many candidates were scored."""
+
+    mode: str
+    hits: tuple[Hit, ...]
+    vector: np.ndarray
+    candidates: int
+    encode_ms: float = 0.0  # embedding the question
+
+    @property
+    def ranking(self) -> tuple[int, ...]:
+        """Chunk ids, best first."""
+        return tuple(h.chunk_id for h in self.hits)
+
+    def hit(self, chunk_id: int) -> Hit:
+        return next(h for h in self.hits if h.chunk_id == chunk_id)
+
+    def to_dict(self, limit: int = 10) -> dict[str, Any]:
+        return {"mode": self.mode, "candidates": self.candidates,
+                "encode_ms": round(self.encode_ms, 3),
+                "hits": [{"chunk_id": h.chunk_id, "score": round(h.score, 4),
+                          "bm25": round(h.bm25, 4), "dense": round(h.dense, 4)}
+                         for h in self.hits[:limit]]}
+
+
+class Retriever:
+    """Ranks the paragraphs of one index for a question. Thread-safe (read-only)."""
+
+    def __init__(self, index: Index, encoder: Encoder, settings: Settings) -> None:
+        self.index, self.encoder, self.settings = index, encoder, settings
+        own = index.years if settings.report_year else {}
+        #: the reports' own years, left out of what the encoder sees (see ``vector``)
+        self.years = sorted({y for y in own.values() if y})
+        self._rows_of: dict[str, np.ndarray] | None = None
+
+    def retrieve(self, question: Question, mode: str = "hybrid",
+                 reports: Sequence[str] | None = None) -> Retrieval:
+        """Paragraphs ranked for ``question``; ``reports`` (document paths, as cited, or
+        paths relative to the source folder) restricts them to those reports."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        t = time.perf_counter()
+        qvec = self.vector(question)
+        encode_ms = (time.perf_counter() - t) * 1000
+        chunks = self.index.chunks
+        if not chunks:
+            return Retrieval(mode, (), qvec, 0, encode_ms)
+        bm25_all = self.index.bm25.scores(list(question.tokens))
+        cands = self._candidates(bm25_all, qvec, reports)
+        return Retrieval(mode, self._rank(question, cands, bm25_all, qvec, mode), qvec,
+                         len(cands), encode_ms)
+
+    def vector(self, question: Question) -> np.ndarray:
+        # The encoder sees the question normalised like everything else that is matched
+        # (簽約 and 签约 should land on the same paragraphs and spans), and without a
+        # report's own year, which BM25 and the evidence checks read into every paragraph.
+        text = normalize(without_years(question.matchable, self.years))
+        return self.encoder.encode([text])[0]
+
+    def _candidates(self, bm25_all: np.ndarray, qvec: np.ndarray,
+                    reports: Sequence[str] | None) -> np.ndarray:
+        """The paragraph rows to score: all of a small corpus, each retriever's top of a
+        large one; with ``reports``, every paragraph of those reports."""
+        s = self.settings
+        n = len(self.index.chunks)
+        if reports is not None:
+            rows = [self._report_rows().get(r) for r in reports]
+            found = [r for r in rows if r is not None]
+            return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+        if n <= s.exhaustive:
+            return np.arange(n)
+        top_b = np.argpartition(-bm25_all, s.candidates)[:s.candidates]
+        top_d, _ = self.index.vector_index.search(qvec, s.candidates)
+        return np.unique(np.concatenate([top_b, top_d]))
+
+    def _report_rows(self) -> dict[str, np.ndarray]:
+        """Paragraph rows by report, keyed by both its cited path and its relative path."""
+        if self._rows_of is None:
+            rows: dict[str, list[int]] = {}
+            for i, c in enumerate(self.index.chunks):
+                rows.setdefault(c.doc, []).append(i)
+            out = {doc: np.asarray(r, dtype=np.int64) for doc, r in rows.items()}
+            for report in self.index.reports.values():
+                if report.path in out:
+                    out.setdefault(report.rel, out[report.path])
+            self._rows_of = out
+        return self._rows_of
+
+    def _rank(self, question: Question, cands: np.ndarray, bm25_all: np.ndarray,
+              qvec: np.ndarray, mode: str) -> tuple[Hit, ...]:
+        s = self.settings
+        if len(cands) == 0:
+            return ()
+        chunks = self.index.chunks
+        bm25 = bm25_all[cands]
+        lexical = bm25
+        spans = self.index.spans
+        if spans is not None and s.sentence_weight > 0:
+            w = s.sentence_weight
+            best = spans.sentences.best(list(question.tokens))[cands]
+            lexical = (1 - w) * minmax(bm25) + w * minmax(best)
+        if spans is not None:  # every paragraph, by its best span
+            dense = spans.best_similarity(qvec)[cands]
+        else:  # einsum, not BLAS: see SpanIndex.best_similarity
+            dense = np.einsum("ij,j->i", self.index.vectors[cands], qvec)
+        if mode == "bm25":
+            fused = minmax(lexical)
+        elif mode == "dense":
+            fused = minmax(dense)
+        else:
+            fused = fuse(lexical, dense, s.fusion, s.weight_bm25, s.weight_dense, s.rrf_k)
+        prior = np.array([s.minor_penalty if chunks[i].kind != "body" else 0.0 for i in cands])
+        fused = fused - prior
+        order = np.argsort(-fused, kind="stable")
+        return tuple(Hit(int(cands[i]), float(fused[i]), float(bm25[i]), float(dense[i]))
+                     for i in order)

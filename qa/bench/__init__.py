@@ -1,0 +1,1 @@
+"""The speed and scale benchmark and the load test."""

@@ -1,0 +1,448 @@
+"""Save and load the index folder: plain files, checksums, atomic replacement, no pickle.
+
+Layout::
+
+    index/manifest.json     format version, settings, model, sources and file checksums
+    index/gen-<id>/         chunks.jsonl, bm25.npz (+ vocab/base/idf), vectors.npy, faiss.index
+                            and, for a corpus of up to SPAN_INDEX_MAX paragraphs, the span
+                            index: spans.npy, span_starts.npy, sentence_bm25.npz (+ vocab/
+                            base/idf), sentence_owner.npy
+
+A build writes a new ``gen-<id>`` folder under a temporary name, renames it into place and
+only then replaces ``manifest.json`` (write to a temporary file, ``os.replace``). The
+manifest is what makes an index complete: a build killed at any point leaves the previous
+manifest pointing at the previous, intact generation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gc
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from qa.config import FORMAT_VERSION, Settings
+from qa.index.vectors import VectorIndex
+from qa.text.documents import (
+    SPACE,
+    Report,
+    decode,
+    display_path,
+    list_reports,
+    printable_name,
+    read_report,
+)
+from qa.errors import IndexStoreError, SourceError
+from qa.index.build import Index, content_hash, dense_text, span_key
+from qa.index.spans import SpanIndex
+from qa.index.bm25 import SentenceBM25, SparseBM25
+from qa.schema import Chunk
+
+MANIFEST = "manifest.json"
+
+
+class StaleIndex(Exception):
+    """The index on disk cannot serve these sources and settings; the message says why."""
+
+
+#: sha256_file reads this much at a time. Reading and hashing release the GIL, but a
+#: thread waits up to 5 ms (the switch interval) to take it back between blocks while
+#: another thread runs Python: few large blocks let a hashing thread run beside one that
+#: parses, where 1 MB blocks made both slower.
+_HASH_BLOCK = 16 << 20
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb", buffering=0) as f:
+        buf = bytearray(min(_HASH_BLOCK, max(os.fstat(f.fileno()).st_size, 1)))
+        view = memoryview(buf)
+        while n := f.readinto(buf):
+            h.update(view[:n])
+    return h.hexdigest()
+
+
+def source_listing(source: Path) -> dict[str, str]:
+    """``{path relative to source: sha256}`` of every report file, readable or not."""
+    return {printable_name(p.relative_to(source).as_posix()): sha256_file(p)
+            for p in list_reports(source)}
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """One build at a time per index folder, across processes."""
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir / ".lock", "a")
+    except OSError as exc:
+        raise IndexStoreError(f"cannot write the index folder {index_dir} ({exc.strerror})") from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def save_index(index: Index, index_dir: Path, source: Path, settings: Settings) -> None:
+    """Write ``index`` as a new generation and make it current atomically."""
+    generation = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    tmp = index_dir / f".tmp-{generation}"
+    try:
+        tmp.mkdir(parents=True)
+        rel_of = {r.path: r.rel for r in index.reports.values()}
+        hashes = index.hashes or [content_hash(index.model, dense_text(c)) for c in index.chunks]
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for c, digest in zip(index.chunks, hashes):
+                f.write(json.dumps({
+                    "id": c.id, "doc": rel_of[c.doc], "start": c.start, "end": c.end,
+                    "section": c.section, "kind": c.kind,
+                    "hash": digest,
+                }, ensure_ascii=False) + "\n")
+        index.bm25.save(tmp)
+        index.vector_index.save_with(tmp, index.vectors)
+        if index.spans is not None:
+            index.spans.save(tmp)
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
+        for p in tmp.iterdir():
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+        final = index_dir / generation
+        os.rename(tmp, final)
+        _fsync_dir(index_dir)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "generation": generation,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "settings": settings.index_fingerprint(),
+            "model": index.model,
+            "dim": int(index.vectors.shape[1]) if index.vectors.ndim == 2 else 0,
+            "vector_index": index.vector_index.kind,
+            "tokenizer": {"name": "jieba+numbers", "jieba": _jieba_version(),
+                          "char_ngram": settings.char_ngram},
+            "sources": source_listing(source),
+            "indexed": {r.rel: r.encoding for r in index.reports.values()},
+            "years": {r.rel: index.years[r.path] for r in index.reports.values()
+                      if index.years.get(r.path)},
+            "notices": index.notices,
+            "files": files,
+            "span_index": index.spans is not None,
+            "counts": {"documents": len(index.reports), "paragraphs": len(index.chunks),
+                       "terms": len(index.bm25.vocab),
+                       "spans": len(index.spans.vectors) if index.spans is not None else 0},
+            "timings": {k: round(v, 3) for k, v in index.timings.items()},
+        }
+        manifest_tmp = index_dir / f".{MANIFEST}.{generation}"
+        _write_json(manifest_tmp, manifest)
+        with open(manifest_tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(manifest_tmp, index_dir / MANIFEST)
+        _fsync_dir(index_dir)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise IndexStoreError(f"cannot write the index folder {index_dir} ({exc.strerror})") from None
+    _remove_old_generations(index_dir, keep=generation)
+
+
+def _remove_old_generations(index_dir: Path, keep: str) -> None:
+    for p in index_dir.iterdir():
+        if p.name != keep and (p.name.startswith("gen-") or p.name.startswith(".tmp-gen-")
+                               or p.name.startswith(f".{MANIFEST}.")):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+
+
+def _jieba_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("jieba")
+    except Exception:
+        return "unknown"
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any]:
+    path = index_dir / MANIFEST
+    if not path.exists():
+        raise StaleIndex(f"no index in {index_dir}")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("not an object")
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise StaleIndex(f"the index manifest is unreadable ({exc})") from None
+    return manifest
+
+
+#: what load_index reads from a manifest, and the JSON type each must have.
+_MANIFEST_FIELDS = {"generation": str, "model": str, "settings": dict, "sources": dict,
+                    "indexed": dict, "files": dict, "notices": list, "years": dict}
+
+
+def _check_manifest(manifest: dict[str, Any], settings: Settings) -> None:
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise StaleIndex(f"the index has format {manifest.get('format_version')!r}, "
+                         f"this version reads {FORMAT_VERSION}")
+    for key, kind in _MANIFEST_FIELDS.items():
+        if not isinstance(manifest.get(key), kind):
+            raise StaleIndex(f"the index manifest is malformed ({key} is missing or of the "
+                             "wrong type)")
+    if not all(isinstance(y, str) and re.fullmatch(r"\d{4}", y) for y in manifest["years"].values()):
+        raise StaleIndex("the index manifest is malformed (years holds something not a year)")
+    want = settings.index_fingerprint()
+    have = manifest.get("settings") or {}
+    changed = [k for k in want if have.get(k) != want[k]]
+    if changed:
+        k = changed[0]
+        raise StaleIndex(f"{k} changed ({have.get(k)!r} → {want[k]!r})")
+
+
+def _check_sources(manifest: dict[str, Any], listing: dict[str, str]) -> None:
+    recorded = manifest.get("sources") or {}
+    if listing != recorded:
+        added = sorted(set(listing) - set(recorded))
+        removed = sorted(set(recorded) - set(listing))
+        edited = sorted(k for k in set(listing) & set(recorded) if listing[k] != recorded[k])
+        what = (f"added {added[0]}" if added else f"removed {removed[0]}" if removed
+                else f"edited {edited[0]}")
+        raise StaleIndex(f"the sources changed since the last build ({what})")
+
+
+def _read_sources(source: Path, manifest: dict[str, Any]) -> dict[str, Report]:
+    """The indexed reports, each file read once: its bytes give both the sha256 that
+    ``_check_sources`` compares (as ``source_listing`` would) and the decoded text."""
+    listing: dict[str, str] = {}
+    raw: dict[str, tuple[Path, bytes, str]] = {}
+    indexed = manifest.get("indexed") or {}
+    for path in list_reports(source):
+        rel = path.relative_to(source).as_posix()
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        listing[printable_name(rel)] = digest
+        if rel in indexed:
+            raw[rel] = (path, data, digest)
+    _check_sources(manifest, listing)
+    reports = {}
+    for rel in indexed:
+        if rel not in raw:  # what read_report would say about it
+            reports[rel] = read_report(source / rel, rel)
+            continue
+        path, data, digest = raw.pop(rel)
+        name = display_path(path)
+        text, encoding = decode(data, name)  # as read_report does
+        if not text.strip(SPACE):
+            raise SourceError(f"{name}: the file is empty; skipped")
+        reports[rel] = Report(name, text, encoding, rel)
+    return reports
+
+
+def _parse_chunks(path: Path, reports: dict[str, Report]) -> list[Chunk]:
+    """chunks.jsonl, one JSON object a line, parsed as one JSON array: one C call instead of
+    one a line (save_index writes no raw newline inside a line; JSON escapes it)."""
+    text = path.read_bytes().decode("utf-8")
+    rows = json.loads("[" + text.rstrip("\n").replace("\n", ",") + "]")
+    docs = {rel: (r.path, r.text) for rel, r in reports.items()}
+    chunks = []
+    append = chunks.append
+    for row in rows:
+        doc, source = docs[row["doc"]]
+        start, end = row["start"], row["end"]
+        append(Chunk(row["id"], doc, start, end, source[start:end], row["section"], row["kind"]))
+    return chunks
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic GC paused: creating 100k chunks triggers full collections that walk every
+    object torch and transformers left behind (~0.2 s at 100k paragraphs). Nothing made
+    while loading is cyclic garbage; reference counting frees the rest as usual."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+#: the index files, in the order their problems are reported.
+_FILES = ("chunks.jsonl",) + SparseBM25.files() + VectorIndex.FILES
+#: … and those of its span index (qa/index/spans.py), when the manifest says it has one.
+_SPAN_FILES = SpanIndex.FILES
+
+
+def load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Index, dict[str, Any]]:
+    """Load a complete, fresh, uncorrupted index or raise StaleIndex saying why not.
+
+    Every index file's sha256 is checked against the manifest before its content is used,
+    and every source's against the sources it was built from. The three large files are
+    hashed, and once verified read, in two threads (hashlib, numpy and FAISS release the
+    GIL) while this thread reads the sources and parses chunks.jsonl. ``vectors.npy`` is
+    memory-mapped read-only: a generation's files are written once and never modified in
+    place (a build writes a new folder, then replaces the manifest), so the mapping stays
+    valid while it is in use, even after a later build removes the folder.
+    """
+    with _no_gc():
+        return _load_index(index_dir, source, settings)
+
+
+def _load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Index, dict[str, Any]]:
+    manifest = read_manifest(index_dir)
+    _check_manifest(manifest, settings)
+    gen = index_dir / str(manifest.get("generation", ""))
+    files = manifest.get("files") or {}
+    needed = _FILES + (_SPAN_FILES if manifest.get("span_index") is True else ())
+    complete = all(name in files and (gen / name).is_file() for name in needed)
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
+        work: dict[str, Future] = {}
+        if complete:
+            work["faiss.index"] = pool.submit(_verified, gen / "faiss.index", files["faiss.index"],
+                                              VectorIndex.load)
+            work["bm25.npz"] = pool.submit(_verified, gen / "bm25.npz", files["bm25.npz"],
+                                           SparseBM25.read_weights)
+            work["vectors.npy"] = pool.submit(_verified, gen / "vectors.npy", files["vectors.npy"])
+        error: Exception | None = None
+        try:
+            reports = _read_sources(source, manifest)  # StaleIndex if the sources changed
+        except SourceError as exc:  # reported once the index files are checked, as before
+            reports, error = {}, exc
+        for name in needed:
+            if name not in files or not (gen / name).is_file():
+                raise StaleIndex(f"the index is incomplete ({name} is missing)")
+        for name in needed:
+            if name not in work:
+                work[name] = _done(_verified(gen / name, files[name]))
+        chunks: list[Chunk] = []
+        if work["chunks.jsonl"].result()[0] and error is None:
+            try:
+                chunks = _parse_chunks(gen / "chunks.jsonl", reports)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                error = exc
+        loaded: dict[str, Any] = {}
+        for name in needed:
+            ok, loaded[name] = work[name].result()
+            if not ok:
+                raise StaleIndex(f"the index is corrupted ({name} fails its checksum)")
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    try:
+        for problem in (error, loaded["bm25.npz"], loaded["faiss.index"]):
+            if isinstance(problem, Exception):
+                raise problem
+        bm25 = SparseBM25.load(gen, "bm25", loaded["bm25.npz"])
+        vectors = VectorIndex.load_vectors(gen)
+        vector_index = loaded["faiss.index"]
+        spans = SpanIndex.load(gen, len(chunks)) if "spans.npy" in needed else None
+    except (OSError, ValueError, KeyError, TypeError, SourceError, RuntimeError) as exc:
+        raise StaleIndex(f"the index cannot be read ({type(exc).__name__}: {exc})") from None
+    if not (len(chunks) == bm25.size == len(vectors) == vector_index.index.ntotal):
+        raise StaleIndex("the index files disagree on the number of paragraphs")
+    years = {r.path: manifest["years"][r.rel] for r in reports.values()
+             if r.rel in manifest["years"]}
+    index = Index(chunks, {r.path: r for r in reports.values()}, bm25, vectors, vector_index,
+                  str(manifest.get("model")), list(manifest.get("notices") or []), spans=spans,
+                  years=years)
+    return index, manifest
+
+
+def _verified(path: Path, digest: str, read: Callable[[Path], Any] | None = None
+              ) -> tuple[bool, Any]:
+    """(whether ``path`` has this sha256, ``read(path)`` when it has). A failure to read
+    a verified file is returned, not raised, and reported by the caller."""
+    if sha256_file(path) != digest:
+        return False, None
+    if read is None:
+        return True, None
+    try:
+        return True, read(path)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        return True, exc
+
+
+def _done(value: Any) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
+def _previous_build(index_dir: Path, model: str, names: tuple[str, ...]
+                    ) -> tuple[Path, list[dict[str, Any]]]:
+    """The current generation and its chunk rows, when it was built with ``model`` and
+    ``names`` and chunks.jsonl pass their checksums (a damaged index must not lend its
+    vectors); ValueError otherwise."""
+    manifest = read_manifest(index_dir)
+    if manifest.get("model") != model:
+        raise ValueError("another model")
+    gen = index_dir / str(manifest["generation"])
+    files = manifest.get("files") or {}
+    if any(name not in files or sha256_file(gen / name) != files[name]
+           for name in names + ("chunks.jsonl",)):
+        raise ValueError("a file fails its checksum")
+    with open(gen / "chunks.jsonl", encoding="utf-8") as f:
+        return gen, [json.loads(line) for line in f]
+
+
+_CACHE_ERRORS = (StaleIndex, OSError, ValueError, KeyError, TypeError, AttributeError,
+                 IndexError)
+
+
+def load_vector_cache(index_dir: Path, model: str) -> dict[str, np.ndarray]:
+    """Vectors of the previous build keyed by content hash, to skip re-embedding; {} if none
+    (or if either file fails its checksum)."""
+    try:
+        gen, rows = _previous_build(index_dir, model, ("vectors.npy",))
+        vectors = np.load(gen / "vectors.npy", allow_pickle=False)
+        if len(rows) != len(vectors):
+            return {}
+        return dict(zip((row["hash"] for row in rows), vectors))
+    except _CACHE_ERRORS:
+        return {}
+
+
+def load_span_cache(index_dir: Path, model: str) -> dict[str, np.ndarray]:
+    """Span vectors of the previous build keyed by ``span_key`` (content hash and kind);
+    {} if it had no span index or a file fails its checksum."""
+    try:
+        gen, rows = _previous_build(index_dir, model, ("spans.npy", "span_starts.npy"))
+        vectors = np.load(gen / "spans.npy", allow_pickle=False)
+        starts = np.load(gen / "span_starts.npy", allow_pickle=False)
+        if len(rows) != len(starts):
+            return {}
+        ends = list(starts[1:]) + [len(vectors)]
+        return {span_key(row["hash"], row["kind"]): vectors[a:b]
+                for row, a, b in zip(rows, starts, ends)}
+    except _CACHE_ERRORS:
+        return {}
+
+
+__all__ = ["StaleIndex", "load_index", "save_index", "build_lock", "load_vector_cache",
+           "load_span_cache"]
