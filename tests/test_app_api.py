@@ -210,6 +210,8 @@ def test_other_api_routes_answer_json_errors(client, method, path, status):
 
 def test_an_engine_failure_is_a_logged_500_without_a_traceback(assistant, caplog):
     class Broken:
+        settings = assistant.settings  # the question limit the page and the API show
+
         def stats(self):
             return assistant.stats()
 
