@@ -28,13 +28,33 @@ browser-deps:
 test: install browser-deps
 	$(PY) -m pytest -q
 
+# The public SQuAD-format sets (eval/external): their passages become reports, indexed in a
+# cache folder outside the repository (never committed).
+SQUAD_SETS := cmrc2018_trial drcd_dev
+SQUAD_CACHE ?= $(or $(QA_SQUAD_CACHE),$(HOME)/.cache/qa-squad)
+# CI: a fixed sample of each set's test part, hybrid retrieval, modes open, closed and ood.
+SQUAD_GATE := --part test --sample 200 --seed 17 --mode hybrid --no-progress
+
 eval: install
 	$(PY) -m qa eval eval/qa.jsonl --json eval/results.json --plot docs/eval.png
 	# the held-out set: written separately, never tuned on
 	$(PY) -m qa eval eval/holdout.jsonl --json eval/holdout-results.json
+	# off-topic and near-miss questions of the bundled report: all unanswerable
+	$(PY) -m qa eval eval/offtopic.jsonl --mode hybrid --json eval/offtopic-results.json
+	# the public sets, whole test part, open mode with the three retrievers side by side
+	for s in $(SQUAD_SETS); do \
+	  $(PY) -m qa eval eval/external/$$s.json --part test --cache $(SQUAD_CACHE) \
+	    --json eval/squad-$$s.json --rows $(SQUAD_CACHE)/$$s-test-rows.json \
+	    --plot docs/squad-$$s.png || exit 1; \
+	done
 
 eval-gate: install
 	$(PY) -m qa eval eval/qa.jsonl --floors eval/floors.json
+	$(PY) -m qa eval eval/offtopic.jsonl --mode hybrid --floors eval/floors.json
+	for s in $(SQUAD_SETS); do \
+	  $(PY) -m qa eval eval/external/$$s.json $(SQUAD_GATE) --cache $(SQUAD_CACHE) \
+	    --floors eval/floors.json || exit 1; \
+	done
 
 bench: install
 	$(PY) -m qa bench --sizes 1000,10000,100000 --out bench/results.json --plot docs/bench.png

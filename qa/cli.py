@@ -57,6 +57,10 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument("--plot", help="write a PNG chart of the three modes here")
     e.add_argument("--floors", help="fail (exit 1) when hybrid is below these floors (JSON)")
     e.add_argument("--mode", choices=["all", "hybrid", "bm25", "dense"], default="all")
+    # a SQuAD-format FILE (CMRC 2018, DRCD) is detected, or forced with --squad
+    from qa.evaluation.squad_cli import add_arguments
+
+    add_arguments(e)
     bench = sub.add_parser("bench", help="speed and scale benchmark on generated corpora")
     _common(bench)
     bench.add_argument("--sizes", default="1000,10000,100000",
@@ -168,6 +172,13 @@ def cmd_build(args: argparse.Namespace, encoder: Any = None) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    """An own eval set (JSONL), or a SQuAD-format set (detected, or ``--squad``)."""
+    from qa.evaluation.squad import is_squad_file
+
+    if args.squad or is_squad_file(args.file):
+        from qa.evaluation.squad_cli import run
+
+        return run(args)
     from qa.evaluation.report import run_eval
 
     return run_eval(args)

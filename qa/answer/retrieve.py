@@ -84,9 +84,19 @@ class Retriever:
         if not chunks:
             return Retrieval(mode, (), qvec, 0, encode_ms)
         bm25_all = self.index.bm25.scores(list(question.tokens))
-        cands = self._candidates(bm25_all, qvec, reports)
-        return Retrieval(mode, self._rank(question, cands, bm25_all, qvec, mode), qvec,
-                         len(cands), encode_ms)
+        cands = self._candidates(bm25_all, qvec)
+        if reports is None:
+            return Retrieval(mode, self._rank(question, cands, bm25_all, qvec, mode), qvec,
+                             len(cands), encode_ms)
+        # Scored as without ``reports`` (the same candidates, normalised together, plus the
+        # reports' own paragraphs), then filtered: min-max over only a report's one or two
+        # paragraphs would make every score 0 or 1 and change what the extractor sees.
+        keep = self._rows_of_reports(reports)
+        cands = np.union1d(cands, keep)
+        kept = set(keep.tolist())
+        hits = tuple(h for h in self._rank(question, cands, bm25_all, qvec, mode)
+                     if h.chunk_id in kept)
+        return Retrieval(mode, hits, qvec, len(cands), encode_ms)
 
     def vector(self, question: Question) -> np.ndarray:
         # The encoder sees the question normalised like everything else that is matched
@@ -95,21 +105,22 @@ class Retriever:
         text = normalize(without_years(question.matchable, self.years))
         return self.encoder.encode([text])[0]
 
-    def _candidates(self, bm25_all: np.ndarray, qvec: np.ndarray,
-                    reports: Sequence[str] | None) -> np.ndarray:
+    def _candidates(self, bm25_all: np.ndarray, qvec: np.ndarray) -> np.ndarray:
         """The paragraph rows to score: all of a small corpus, each retriever's top of a
-        large one; with ``reports``, every paragraph of those reports."""
+        large one."""
         s = self.settings
         n = len(self.index.chunks)
-        if reports is not None:
-            rows = [self._report_rows().get(r) for r in reports]
-            found = [r for r in rows if r is not None]
-            return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
         if n <= s.exhaustive:
             return np.arange(n)
         top_b = np.argpartition(-bm25_all, s.candidates)[:s.candidates]
         top_d, _ = self.index.vector_index.search(qvec, s.candidates)
         return np.unique(np.concatenate([top_b, top_d]))
+
+    def _rows_of_reports(self, reports: Sequence[str]) -> np.ndarray:
+        """Every paragraph row of the named reports (unknown names: none)."""
+        rows = [self._report_rows().get(r) for r in reports]
+        found = [r for r in rows if r is not None]
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
 
     def _report_rows(self) -> dict[str, np.ndarray]:
         """Paragraph rows by report, keyed by both its cited path and its relative path."""

@@ -40,13 +40,31 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def check_floors(report: dict[str, Any], floors: dict[str, Any]) -> list[str]:
-    """Problems: a hybrid metric past its floor, or hybrid worse than a single retriever."""
+def abstained_lines(report: dict[str, Any]) -> list[str]:
+    """One line per mode with the share of unanswerable questions answered "not found" (an
+    off-topic set is all unanswerable: this is its figure)."""
+    lines = []
+    for mode, rows in report.get("rows", {}).items():
+        unanswerable = [r for r in rows if not r["expected"]]
+        if unanswerable:
+            done = sum(not r["found"] for r in unanswerable)
+            lines.append(f"abstained ({mode}): {done / len(unanswerable):.3f} "
+                         f"({done} of {len(unanswerable)} unanswerable questions)")
+    return lines
+
+
+def check_floors(report: dict[str, Any], floors: dict[str, Any], name: str = "") -> list[str]:
+    """Problems: a hybrid metric past its floor, or hybrid worse than a single retriever.
+    A set with a section of its own in ``floors`` (its file's stem ``name``, e.g.
+    "offtopic") is held to that section instead of "hybrid" and "hybrid_beats"."""
     problems = []
     overall = {m: report["modes"][m]["overall"] for m in report["modes"]}
     hybrid = overall.get("hybrid")
     if hybrid is None:
         return ["the floors apply to the hybrid mode, which was not run"]
+    own = floors.get(name) if name else None
+    if isinstance(own, dict):
+        floors = {"hybrid": own}
     for key, floor in (floors.get("hybrid") or {}).items():
         value = hybrid.get(key)
         if value is None:
@@ -113,12 +131,14 @@ def run_eval(args: argparse.Namespace) -> int:
     report["settings"] = assistant.settings.to_dict()
     report["file"] = str(args.file)
     print(format_table(report))
+    for line in abstained_lines(report):
+        print(line)
     if args.json_out:
         write_text_atomically(args.json_out, json.dumps(report, ensure_ascii=False, indent=1))
     if args.plot:
         plot(report, args.plot)
     if floors is not None:
-        broken = check_floors(report, floors)
+        broken = check_floors(report, floors, Path(args.file).stem)
         for problem in broken:
             print(f"floor broken: {problem}", file=sys.stderr)
         if broken:
