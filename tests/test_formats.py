@@ -311,3 +311,38 @@ def test_assistant_answers_from_each_format(tmp_path: Path, pdf: Path) -> None:
             text = texts[top.doc]
             assert text[top.start:top.end] == top.text
             assert text[top.context_start:top.context_start + len(top.context)] == top.context
+
+
+def test_a_report_is_converted_once_and_stored_with_the_index(tmp_path: Path, pdf: Path,
+                                                              monkeypatch) -> None:
+    import json
+
+    from robustfixtures import FakeEncoder
+
+    import qa.text.documents as documents
+    from qa import load_assistant
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "qingshi-2024.pdf").write_bytes(pdf.read_bytes())
+    write_docx(folder / "gongbao-2023.docx")
+    encoder, quiet = FakeEncoder("usem3"), (lambda _msg: None)
+    first = load_assistant(folder, tmp_path / "index", encoder=encoder, log=quiet)
+    calls: list[str] = []
+    real = documents.convert
+    monkeypatch.setattr(documents, "convert", lambda data, name: calls.append(name) or
+                        real(data, name))
+    again = load_assistant(folder, tmp_path / "index", encoder=encoder, log=quiet)
+    assert calls == []  # loaded: both conversions read from the index
+    for path, report in first.index.reports.items():
+        assert again.index.reports[path].converted == report.converted
+    write_html(folder / "news.html")  # a rebuild converts only the new file
+    load_assistant(folder, tmp_path / "index", encoder=encoder, log=quiet)
+    assert [Path(c).name for c in calls] == ["news.html"]
+    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text("utf-8"))
+    stored = tmp_path / "index" / manifest["generation"] / "converted.json"
+    stored.write_text(stored.read_text("utf-8").replace("全年", "全部"), "utf-8")
+    calls.clear()  # a stored conversion that fails its checksum is not used
+    load_assistant(folder, tmp_path / "index", encoder=encoder, log=quiet)
+    assert sorted(Path(c).name for c in calls) == ["gongbao-2023.docx", "news.html",
+                                                  "qingshi-2024.pdf"]

@@ -7,8 +7,9 @@ character, so ``text[start:end]`` is the cited span for every chunk, sentence an
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ class Report:
     #: a PDF, Word or HTML report: its conversion (``text`` is its canonical text), which
     #: maps an offset to a page or paragraph (qa.text.readers.locate); None for .txt/.md.
     converted: Converted | None = None
+    sha256: str = ""  # of the file's bytes: the key of its stored conversion
 
 
 def display_path(path: Path) -> str:
@@ -72,25 +74,32 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
     )
 
 
-def read_report(path: Path, rel: str = "") -> Report:
+#: stored conversions by the sha256 of their file (qa/index/store.load_conversions).
+Conversions = Mapping[str, Converted]
+
+
+def read_report(path: Path, rel: str = "", known: Conversions | None = None) -> Report:
     name = display_path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"{name}: cannot read ({exc.strerror}); skipped") from None
-    return report_from_bytes(data, name, rel or path.name)
+    return report_from_bytes(data, name, rel or path.name, known)
 
 
-def report_from_bytes(data: bytes, name: str, rel: str) -> Report:
+def report_from_bytes(data: bytes, name: str, rel: str,
+                      known: Conversions | None = None) -> Report:
     """A report from its file's bytes: a .txt or .md decoded, any other format converted
-    once into its canonical text (its type checked by content, not by name)."""
+    into its canonical text (its type checked by content, not by name) — or taken from
+    ``known``, the conversions stored with the index, when this file's is there."""
+    digest = hashlib.sha256(data).hexdigest()
     if rel.lower().endswith(CONVERTED_SUFFIXES):
-        converted = convert(data, name)
-        return Report(name, converted.text, converted.format, rel, converted)
+        converted = (known or {}).get(digest) or convert(data, name)
+        return Report(name, converted.text, converted.format, rel, converted, digest)
     text, encoding = decode(data, name)
     if not text.strip(SPACE):
         raise SourceError(f"{name}: the file is empty; skipped")
-    return Report(name, text, encoding, rel)
+    return Report(name, text, encoding, rel, sha256=digest)
 
 
 def list_reports(source: Path) -> list[Path]:
@@ -115,8 +124,10 @@ def printable_name(name: str) -> str:
         return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def read_reports(source: Path) -> tuple[list[Report], list[str]]:
-    """Every readable report under ``source``, and one notice per file that was skipped."""
+def read_reports(source: Path, known: Conversions | None = None
+                 ) -> tuple[list[Report], list[str]]:
+    """Every readable report under ``source``, and one notice per file that was skipped
+    (``known``: stored conversions, see ``report_from_bytes``)."""
     reports, notices = [], []
     for path in list_reports(source):
         name = display_path(path)
@@ -125,7 +136,7 @@ def read_reports(source: Path) -> tuple[list[Report], list[str]]:
                            "rename the file; skipped")
             continue
         try:
-            reports.append(read_report(path, path.relative_to(source).as_posix()))
+            reports.append(read_report(path, path.relative_to(source).as_posix(), known))
         except SourceError as exc:
             notices.append(str(exc))
     if not reports:

@@ -12,10 +12,18 @@ import zipfile
 from collections.abc import Callable
 
 from qa.errors import SourceError
-from qa.text.readers.base import LIMITS, Converted, Limits, Piece, locate
+from qa.text.readers.base import (
+    LIMITS,
+    Converted,
+    Limits,
+    Piece,
+    converted_from_json,
+    converted_to_json,
+    locate,
+)
 
-__all__ = ["LIMITS", "Converted", "Limits", "Piece", "SUFFIXES", "convert", "detect_format",
-           "locate"]
+__all__ = ["LIMITS", "Converted", "Limits", "Piece", "SUFFIXES", "convert",
+           "converted_from_json", "converted_to_json", "detect_format", "locate"]
 
 #: file names the source folder is searched for, besides .txt and .md.
 SUFFIXES = (".pdf", ".docx", ".html", ".htm")

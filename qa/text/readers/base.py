@@ -122,3 +122,28 @@ class TextBuilder:
 
 def _origin(piece: Piece) -> Origin:
     return Origin(piece.page, piece.paragraph, piece.table, piece.row)
+
+
+#: bump when a reader's output changes: conversions stored by an earlier version are redone.
+READERS_VERSION = 1
+
+
+def converted_to_json(converted: Converted) -> dict[str, object]:
+    """``converted`` as JSON (stored with the index, so a report is converted once)."""
+    return {"version": READERS_VERSION, "text": converted.text, "format": converted.format,
+            "pages": converted.pages, "title": converted.title,
+            "pieces": [[p.start, p.end, p.page, p.paragraph, p.table, p.row]
+                       for p in converted.pieces]}
+
+
+def converted_from_json(data: dict[str, object]) -> Converted:
+    """The inverse of ``converted_to_json``; ValueError for another version or a bad shape."""
+    if data.get("version") != READERS_VERSION:
+        raise ValueError("stored by another version of the readers")
+    pieces = tuple(Piece(*row) for row in data["pieces"])  # type: ignore[union-attr]
+    text, fmt = data["text"], data["format"]
+    if not isinstance(text, str) or not isinstance(fmt, str):
+        raise ValueError("not a stored conversion")
+    if any(not 0 <= p.start <= p.end <= len(text) for p in pieces):
+        raise ValueError("a piece outside the text")
+    return Converted(text, fmt, pieces, int(data["pages"]), str(data["title"]))  # type: ignore[arg-type]
