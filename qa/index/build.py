@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 
 from qa.config import Settings
-from qa.index.vectors import Encoder, VectorIndex
-from qa.text.documents import Report, paragraphs, read_reports, report_year
-from qa.text.spans import lexical_text
-from qa.index.spans import SPAN_INDEX_MAX, SpanIndex, build_span_index
 from qa.index.bm25 import SparseBM25, build_bm25
-from qa.text.tokens import tokenize
+from qa.index.spans import SPAN_INDEX_MAX, SpanIndex, build_span_index
+from qa.index.vectors import Encoder, VectorIndex
 from qa.schema import Chunk
+from qa.text.documents import Conversions, Report, paragraphs, read_reports, report_year
+from qa.text.spans import lexical_text
+from qa.text.tokens import tokenize
 
 
 @dataclass
@@ -134,7 +134,8 @@ def _vectors(chunks: list[Chunk], hashes: list[str], encoder: Encoder,
 def build_index(source: Path, settings: Settings, encoder: Encoder,
                 cached_vectors: dict[str, np.ndarray] | None = None,
                 progress: bool = False, log: Callable[[str], None] | None = None,
-                cached_spans: dict[str, np.ndarray] | None = None) -> Index:
+                cached_spans: dict[str, np.ndarray] | None = None,
+                cached_conversions: Conversions | None = None) -> Index:
     """Read every report under ``source`` and build the index in memory.
 
     ``cached_vectors`` maps ``content_hash`` → vector from a previous build with the same
@@ -142,11 +143,13 @@ def build_index(source: Path, settings: Settings, encoder: Encoder,
     ``cached_spans``, keyed by ``span_key``, their spans: see qa/index/spans.py). It is
     emptied once its vectors are copied: at 100k paragraphs it holds ~200 MB that would
     otherwise stay alive through the vector-index build, the peak of a build's memory.
+    ``cached_conversions`` (sha256 of a file → its Converted) spares converting again a PDF,
+    Word or HTML report the previous build converted.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr))
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    reports, notices = read_reports(source)
+    reports, notices = read_reports(source, cached_conversions)
     for notice in notices:
         log(f"warning: {notice}")
     chunks = make_chunks(reports, settings)

@@ -17,6 +17,7 @@ from qa.index.build import Index, build_index
 from qa.index.store import (
     StaleIndex,
     build_lock,
+    load_conversions,
     load_index,
     load_span_cache,
     load_vector_cache,
@@ -58,7 +59,8 @@ def _build(source: Path, index_dir: Path, settings: Settings, encoder: Encoder,
                     return load_index(index_dir, source, settings)[0], notices
             cache = load_vector_cache(index_dir, encoder.model_id)
             spans = load_span_cache(index_dir, encoder.model_id)
-            index = build_index(source, settings, encoder, cache, progress, log, spans)
+            index = build_index(source, settings, encoder, cache, progress, log, spans,
+                                load_conversions(index_dir))
             save_index(index, index_dir, source, settings)
     except IndexStoreError as exc:
         if force:  # `qa build` exists to write the index: failing to is an error

@@ -31,26 +31,28 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from qa.config import FORMAT_VERSION, Settings
+from qa.errors import IndexStoreError, SourceError
+from qa.index.bm25 import SparseBM25
+from qa.index.build import Index, content_hash, dense_text, span_key
+from qa.index.spans import SpanIndex
 from qa.index.vectors import VectorIndex
+from qa.schema import Chunk
 from qa.text.documents import (
-    SPACE,
+    Conversions,
     Report,
-    decode,
     display_path,
     list_reports,
     printable_name,
     read_report,
+    report_from_bytes,
 )
-from qa.errors import IndexStoreError, SourceError
-from qa.index.build import Index, content_hash, dense_text, span_key
-from qa.index.spans import SpanIndex
-from qa.index.bm25 import SentenceBM25, SparseBM25
-from qa.schema import Chunk
+from qa.text.readers import Converted, converted_from_json, converted_to_json
 
 MANIFEST = "manifest.json"
+#: each PDF, Word or HTML report's conversion, by the sha256 of its file: converted once.
+CONVERSIONS = "converted.json"
 
 
 class StaleIndex(Exception):
@@ -128,6 +130,8 @@ def save_index(index: Index, index_dir: Path, source: Path, settings: Settings) 
         index.vector_index.save_with(tmp, index.vectors)
         if index.spans is not None:
             index.spans.save(tmp)
+        _write_json(tmp / CONVERSIONS, {r.sha256: converted_to_json(r.converted)
+                                        for r in index.reports.values() if r.converted})
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
         for p in tmp.iterdir():
             with open(p, "rb") as f:
@@ -236,9 +240,11 @@ def _check_sources(manifest: dict[str, Any], listing: dict[str, str]) -> None:
         raise StaleIndex(f"the sources changed since the last build ({what})")
 
 
-def _read_sources(source: Path, manifest: dict[str, Any]) -> dict[str, Report]:
+def _read_sources(source: Path, manifest: dict[str, Any], known: Conversions
+                  ) -> dict[str, Report]:
     """The indexed reports, each file read once: its bytes give both the sha256 that
-    ``_check_sources`` compares (as ``source_listing`` would) and the decoded text."""
+    ``_check_sources`` compares (as ``source_listing`` would) and the decoded text (a PDF,
+    Word or HTML report's from ``known``, the generation's stored conversions)."""
     listing: dict[str, str] = {}
     raw: dict[str, tuple[Path, bytes, str]] = {}
     indexed = manifest.get("indexed") or {}
@@ -253,14 +259,10 @@ def _read_sources(source: Path, manifest: dict[str, Any]) -> dict[str, Report]:
     reports = {}
     for rel in indexed:
         if rel not in raw:  # what read_report would say about it
-            reports[rel] = read_report(source / rel, rel)
+            reports[rel] = read_report(source / rel, rel, known)
             continue
-        path, data, digest = raw.pop(rel)
-        name = display_path(path)
-        text, encoding = decode(data, name)  # as read_report does
-        if not text.strip(SPACE):
-            raise SourceError(f"{name}: the file is empty; skipped")
-        reports[rel] = Report(name, text, encoding, rel)
+        path, data, _digest = raw.pop(rel)
+        reports[rel] = report_from_bytes(data, display_path(path), rel, known)  # as read_report
     return reports
 
 
@@ -332,7 +334,8 @@ def _load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Inde
             work["vectors.npy"] = pool.submit(_verified, gen / "vectors.npy", files["vectors.npy"])
         error: Exception | None = None
         try:
-            reports = _read_sources(source, manifest)  # StaleIndex if the sources changed
+            known = _conversions(gen, files)
+            reports = _read_sources(source, manifest, known)  # StaleIndex if sources changed
         except SourceError as exc:  # reported once the index files are checked, as before
             reports, error = {}, exc
         for name in needed:
@@ -413,6 +416,27 @@ def _previous_build(index_dir: Path, model: str, names: tuple[str, ...]
 
 _CACHE_ERRORS = (StaleIndex, OSError, ValueError, KeyError, TypeError, AttributeError,
                  IndexError)
+
+
+def _conversions(gen: Path, files: dict[str, Any]) -> dict[str, Converted]:
+    """The conversions stored in generation ``gen`` by the sha256 of their file, when
+    converted.json passes its checksum; {} otherwise (the reports are converted again)."""
+    try:
+        if CONVERSIONS not in files or sha256_file(gen / CONVERSIONS) != files[CONVERSIONS]:
+            return {}
+        stored = json.loads((gen / CONVERSIONS).read_text(encoding="utf-8"))
+        return {digest: converted_from_json(data) for digest, data in stored.items()}
+    except _CACHE_ERRORS:
+        return {}
+
+
+def load_conversions(index_dir: Path) -> dict[str, Converted]:
+    """The current generation's stored conversions (see ``_conversions``), for a build."""
+    try:
+        manifest = read_manifest(index_dir)
+        return _conversions(index_dir / str(manifest["generation"]), manifest.get("files") or {})
+    except _CACHE_ERRORS:
+        return {}
 
 
 def load_vector_cache(index_dir: Path, model: str) -> dict[str, np.ndarray]:

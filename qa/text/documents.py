@@ -7,15 +7,19 @@ character, so ``text[start:end]`` is the cited span for every chunk, sentence an
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import SourceError
 from qa.schema import Chunk, Span
+from qa.text.readers import SUFFIXES as CONVERTED_SUFFIXES
+from qa.text.readers import Converted, convert
 
-SUFFIXES = (".txt", ".md")
+#: .txt and .md are read as they are; PDF, Word and HTML are converted (qa/text/readers).
+SUFFIXES = (".txt", ".md", *CONVERTED_SUFFIXES)
 #: sentence-final punctuation; a block ending in one of these is complete.
 FINAL = "。！？!?…；;"
 CLOSERS = "”’」』）)》】\"'"
@@ -32,6 +36,10 @@ class Report:
     text: str
     encoding: str
     rel: str = ""  # path relative to the source folder, as recorded in the index
+    #: a PDF, Word or HTML report: its conversion (``text`` is its canonical text), which
+    #: maps an offset to a page or paragraph (qa.text.readers.locate); None for .txt/.md.
+    converted: Converted | None = None
+    sha256: str = ""  # of the file's bytes: the key of its stored conversion
 
 
 def display_path(path: Path) -> str:
@@ -66,27 +74,45 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
     )
 
 
-def read_report(path: Path, rel: str = "") -> Report:
+#: stored conversions by the sha256 of their file (qa/index/store.load_conversions).
+Conversions = Mapping[str, Converted]
+
+
+def read_report(path: Path, rel: str = "", known: Conversions | None = None) -> Report:
     name = display_path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"{name}: cannot read ({exc.strerror}); skipped") from None
+    return report_from_bytes(data, name, rel or path.name, known)
+
+
+def report_from_bytes(data: bytes, name: str, rel: str,
+                      known: Conversions | None = None) -> Report:
+    """A report from its file's bytes: a .txt or .md decoded, any other format converted
+    into its canonical text (its type checked by content, not by name) — or taken from
+    ``known``, the conversions stored with the index, when this file's is there."""
+    digest = hashlib.sha256(data).hexdigest()
+    if rel.lower().endswith(CONVERTED_SUFFIXES):
+        converted = (known or {}).get(digest) or convert(data, name)
+        return Report(name, converted.text, converted.format, rel, converted, digest)
     text, encoding = decode(data, name)
     if not text.strip(SPACE):
         raise SourceError(f"{name}: the file is empty; skipped")
-    return Report(name, text, encoding, rel or path.name)
+    return Report(name, text, encoding, rel, sha256=digest)
 
 
 def list_reports(source: Path) -> list[Path]:
     if not source.exists():
-        raise SourceError(f"source folder {source} does not exist; put .txt or .md reports there")
+        raise SourceError(f"source folder {source} does not exist; put reports there "
+                          "(.txt, .md, .pdf, .docx or .html)")
     if not source.is_dir():
         raise SourceError(f"{source} is not a folder; pass the folder that holds the reports")
     files = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
                    and not any(part.startswith(".") for part in p.relative_to(source).parts))
     if not files:
-        raise SourceError(f"no .txt or .md reports in {source}; add at least one")
+        raise SourceError(f"no .txt or .md reports (nor .pdf, .docx, .html) in {source}; "
+                          "add at least one")
     return files
 
 
@@ -98,8 +124,10 @@ def printable_name(name: str) -> str:
         return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def read_reports(source: Path) -> tuple[list[Report], list[str]]:
-    """Every readable report under ``source``, and one notice per file that was skipped."""
+def read_reports(source: Path, known: Conversions | None = None
+                 ) -> tuple[list[Report], list[str]]:
+    """Every readable report under ``source``, and one notice per file that was skipped
+    (``known``: stored conversions, see ``report_from_bytes``)."""
     reports, notices = [], []
     for path in list_reports(source):
         name = display_path(path)
@@ -108,7 +136,7 @@ def read_reports(source: Path) -> tuple[list[Report], list[str]]:
                            "rename the file; skipped")
             continue
         try:
-            reports.append(read_report(path, path.relative_to(source).as_posix()))
+            reports.append(read_report(path, path.relative_to(source).as_posix(), known))
         except SourceError as exc:
             notices.append(str(exc))
     if not reports:
