@@ -105,6 +105,20 @@ def parse_reports(payload: dict[str, Any]) -> list[str] | None | str:
     return reports
 
 
+def scope_of(library: Library, payload: dict[str, Any]) -> list[str] | None | Response:
+    """The cited paths of the reports a question asks (None: all), or the error response:
+    422 for a malformed list, 400 for an unknown id, 409 for a report not indexed yet."""
+    scope = parse_reports(payload)
+    if isinstance(scope, str):
+        return error(422, scope)
+    try:
+        return None if scope is None else library.resolve(scope)
+    except NotIndexedYet as exc:
+        return error(409, str(exc))
+    except UnknownReport as exc:
+        return error(400, str(exc))
+
+
 def parse_ask(payload: Any) -> tuple[str, int, bool] | str:
     """The question, top_k and explain of a request body, or an error message."""
     if not isinstance(payload, dict):
@@ -155,15 +169,9 @@ def add_api_routes(app: FastAPI, assistant: Library, stats: dict[str, Any]) -> N
         if isinstance(parsed, str):
             return error(422, parsed)
         question, top_k, explain = parsed
-        scope = parse_reports(payload)
-        if isinstance(scope, str):
-            return error(422, scope)
-        try:
-            docs = None if scope is None else assistant.resolve(scope)
-        except NotIndexedYet as exc:
-            return error(409, str(exc))
-        except UnknownReport as exc:
-            return error(400, str(exc))
+        docs = scope_of(assistant, payload)
+        if isinstance(docs, Response):
+            return docs
         try:
             if not explain:
                 answer = await run_in_threadpool(assistant.ask, question, top_k=top_k,

@@ -94,16 +94,23 @@ class Library:
 
     def ask(self, question: Any, top_k: int = 3, mode: str = "hybrid",
             reports: Sequence[str] | None = None) -> Answer:
-        return self.ask_traced(question, top_k, mode, reports)[0]
+        """``Assistant.ask`` of the current generation; ``reports`` are cited paths."""
+        assistant = self._current
+        return assistant.ask(question, top_k, mode, self._shown(assistant, reports))
 
     def ask_traced(self, question: Any, top_k: int = 3, mode: str = "hybrid",
                    reports: Sequence[str] | None = None) -> tuple[Answer, Trace]:
-        """``Assistant.ask_traced`` of the current generation; ``reports`` are cited paths."""
-        assistant, hidden = self._current, self._hidden
-        if hidden:
-            shown = [r.path for r in assistant.index.reports.values() if r.rel not in hidden]
-            reports = shown if reports is None else [r for r in reports if r in shown]
-        return assistant.ask_traced(question, top_k, mode, reports)
+        assistant = self._current
+        return assistant.ask_traced(question, top_k, mode, self._shown(assistant, reports))
+
+    def _shown(self, assistant: Assistant, reports: Sequence[str] | None
+               ) -> Sequence[str] | None:
+        """``reports`` less those taken off the shelf since ``assistant`` was built."""
+        hidden = self._hidden
+        if not hidden:
+            return reports
+        shown = [r.path for r in assistant.index.reports.values() if r.rel not in hidden]
+        return shown if reports is None else [r for r in reports if r in shown]
 
     def source_text(self, doc: str) -> str:
         return self._current.source_text(doc)

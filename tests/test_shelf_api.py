@@ -1,0 +1,180 @@
+"""The shelf over HTTP on a real server on loopback: listing, upload (.txt), the admin token
+(401/403), limits, scoped questions (``reports``), removal, and questions answered from the
+previous generation while the index is rebuilt."""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+import pytest
+from shelffixtures import AUTH, TOKEN, shelf_server, wait_indexed
+
+QINGSHI = (
+    "青石县2021年政府工作报告\n\n"
+    "一、过去一年的工作\n\n"
+    "全县粮食总产量达到52.3万吨，同比增长4.2%。\n\n"
+    "新建高标准农田8.6万亩，完成农村公路改造312公里。\n"
+).encode()
+QUESTION = "青石县粮食总产量达到多少？"
+ANSWER_PART = "52.3万吨"
+
+
+@pytest.fixture(scope="module")
+def shelf():
+    server = shelf_server()
+    yield server
+    server.stop()
+
+
+def upload_qingshi(shelf, name: str = "青石县.txt", data: bytes = QINGSHI) -> dict:
+    r = shelf.upload(name, data)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def docs_cited(answer: dict) -> set[str]:
+    return {c["doc"] for c in answer["citations"]}
+
+
+def test_the_shelf_lists_each_report_with_its_id_and_facts(shelf):
+    listing = shelf.reports()
+    assert listing["writable"] is True and listing["read_only"] == ""
+    (entry,) = listing["reports"]
+    seed = next(shelf.source.glob("*.txt"))
+    assert entry["file"] == seed.name and entry["format"] == "txt"
+    assert entry["sha256"] == hashlib.sha256(seed.read_bytes()).hexdigest()
+    assert entry["paragraphs"] > 10 and entry["indexed"] is True
+    assert entry["id"] and entry["title"] and entry["added"]
+
+
+def test_an_uploaded_report_answers_a_question_scoped_to_it(shelf):
+    entry = upload_qingshi(shelf)
+    assert entry["file"] == "青石县.txt" and entry["indexed"] is False
+    assert entry["sha256"] == hashlib.sha256(QINGSHI).hexdigest()
+    entry = wait_indexed(shelf, entry["id"])
+    r = shelf.ask(QUESTION, reports=[entry["id"]])
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["found"] and ANSWER_PART in answer["answer"]
+    assert docs_cited(answer) == {entry["doc"]}
+    text = QINGSHI.decode("utf-8")
+    for c in answer["citations"]:  # offsets slice the stored text exactly
+        assert text[c["start"]:c["end"]] == c["text"]
+    # the bundled report alone does not cite the new one
+    seed_id = next(e["id"] for e in shelf.reports()["reports"] if e["id"] != entry["id"])
+    scoped = shelf.ask(QUESTION, reports=[seed_id]).json()
+    assert entry["doc"] not in docs_cited(scoped)
+    shelf.library.wait(30)
+    assert httpx.delete(f"{shelf.url}/api/reports/{entry['id']}", headers=AUTH,
+                        timeout=30).status_code == 200
+
+
+def test_removing_a_report_removes_its_answers_at_once(shelf):
+    entry = wait_indexed(shelf, upload_qingshi(shelf, "removed.txt")["id"])
+    assert entry["doc"] in docs_cited(shelf.ask(QUESTION).json())
+    shelf.gate.clear()  # hold the rebuild that follows the removal
+    try:
+        r = httpx.delete(f"{shelf.url}/api/reports/{entry['id']}", headers=AUTH, timeout=30)
+        assert r.status_code == 200, r.text
+        assert r.json()["id"] == entry["id"]
+        assert shelf.reports()["building"] is True  # the old generation still answers…
+        answer = shelf.ask(QUESTION).json()
+        assert entry["doc"] not in docs_cited(answer)  # …but never from the removed report
+        assert ANSWER_PART not in answer["answer"]
+    finally:
+        shelf.gate.set()
+    assert shelf.library.wait(60)
+    assert shelf.entry(entry["id"]) is None
+    assert not (shelf.source / "removed.txt").exists()
+    r = shelf.ask(QUESTION, reports=[entry["id"]])
+    assert r.status_code == 400 and "no report" in r.json()["error"]
+
+
+def test_a_question_during_a_rebuild_is_answered_from_the_previous_generation(shelf):
+    generation = shelf.reports()["generation"]
+    shelf.gate.clear()
+    try:
+        entry = upload_qingshi(shelf, "during.txt")
+        listing = shelf.reports()
+        assert listing["building"] is True and listing["generation"] == generation
+        answer = shelf.ask(QUESTION)
+        assert answer.status_code == 200
+        assert all(not c["doc"].endswith("during.txt") for c in answer.json()["citations"])
+        r = shelf.ask(QUESTION, reports=[entry["id"]])
+        assert r.status_code == 409 and "indexed" in r.json()["error"]
+    finally:
+        shelf.gate.set()
+    entry = wait_indexed(shelf, entry["id"])
+    assert shelf.reports()["generation"] == generation + 1
+    answer = shelf.ask(QUESTION, reports=[entry["id"]]).json()
+    assert answer["found"] and ANSWER_PART in answer["answer"]
+
+
+@pytest.mark.parametrize("headers, status", [
+    ({}, 401),
+    ({"Authorization": "Bearer wrong"}, 401),
+    ({"Authorization": TOKEN}, 401),  # no scheme
+])
+def test_uploads_and_removals_need_the_admin_token(shelf, headers, status):
+    before = shelf.reports()["reports"]
+    r = shelf.upload("x.txt", QINGSHI, headers)
+    assert r.status_code == status and "token" in r.json()["error"]
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    r = httpx.delete(f"{shelf.url}/api/reports/{before[0]['id']}", headers=headers, timeout=30)
+    assert r.status_code == status
+    assert shelf.reports()["reports"] == before
+
+
+def test_without_a_token_the_shelf_is_read_only_and_says_so():
+    server = shelf_server(token=None)
+    try:
+        listing = server.reports()
+        assert listing["writable"] is False and "QA_ADMIN_TOKEN" in listing["read_only"]
+        r = server.upload("x.txt", QINGSHI)  # even with a token the server does not know
+        assert r.status_code == 403 and "read-only" in r.json()["error"]
+        entry = listing["reports"][0]
+        r = httpx.delete(f"{server.url}/api/reports/{entry['id']}", headers=AUTH, timeout=30)
+        assert r.status_code == 403
+        assert server.reports()["reports"] == listing["reports"]
+    finally:
+        server.stop()
+
+
+def test_refusals_say_why_and_leave_the_shelf_as_it_was():
+    server = shelf_server(max_upload=4096)
+    try:
+        before = server.reports()["reports"]
+        r = server.upload("big.txt", "报告".encode() * 5000)
+        assert r.status_code == 413 and "MB" in r.json()["error"]
+        r = server.upload("binary.txt", bytes(range(256)) * 4)
+        assert r.status_code == 422 and "binary.txt" in r.json()["error"]
+        r = httpx.post(f"{server.url}/api/reports", json={"file": "x"}, headers=AUTH,
+                       timeout=30)
+        assert r.status_code == 422 and "file" in r.json()["error"]
+        r = httpx.post(f"{server.url}/api/reports", headers=AUTH, files={"other": ("a", b"x")},
+                       timeout=30)
+        assert r.status_code == 422
+        r = httpx.delete(f"{server.url}/api/reports/{before[0]['id']}", headers=AUTH,
+                         timeout=30)
+        assert r.status_code == 409 and "at least one" in r.json()["error"]  # the last one
+        assert server.reports()["reports"] == before
+        assert sorted(p.name for p in server.source.iterdir()) == [e["file"] for e in before]
+        assert not server.reports()["building"]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("reports, status", [
+    ([], 422), ("abc", 422), ([1], 422), ([""], 422), (["no-such-id"], 400),
+])
+def test_ask_checks_the_report_ids(shelf, reports, status):
+    r = shelf.ask(QUESTION, reports=reports)
+    assert r.status_code == status, r.text
+    assert r.json()["error"]
+
+
+def test_unknown_shelf_paths_and_methods(shelf):
+    assert httpx.put(f"{shelf.url}/api/reports", timeout=30).status_code == 405
+    r = httpx.delete(f"{shelf.url}/api/reports/nope", headers=AUTH, timeout=30)
+    assert r.status_code == 404 and r.json()["error"]
