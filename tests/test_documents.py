@@ -308,11 +308,14 @@ def test_read_reports_skips_bad_files_with_a_notice(tmp_path):
     _write(src / ".hidden", "c.txt", "隐藏的报告。\n")
     (src / "empty.txt").write_bytes(b"  \n\n")
     (src / "bin.txt").write_bytes(b"\x00\x01\x02")
-    (src / "notes.docx").write_bytes(b"ignored")
-    assert [p.name for p in list_reports(src)] == ["a.txt", "bin.txt", "empty.txt", "b.md"]
+    (src / "notes.docx").write_bytes(b"not a Word file")  # listed, refused by its content
+    (src / "sheet.xlsx").write_bytes(b"ignored")
+    assert [p.name for p in list_reports(src)] == ["a.txt", "bin.txt", "empty.txt",
+                                                   "notes.docx", "b.md"]
     reports, notices = read_reports(src)
     assert [r.rel for r in reports] == ["a.txt", "sub/b.md"]
-    assert len(notices) == 2
+    assert len(notices) == 3
+    assert any("notes.docx" in n and "not a PDF, Word" in n for n in notices)
     assert any("bin.txt" in n and "binary" in n for n in notices)
     assert any("empty.txt" in n and "empty" in n for n in notices)
     assert all("\n" not in n for n in notices)

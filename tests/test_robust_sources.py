@@ -50,6 +50,7 @@ BAD_FILES = {  # name → a word the skip message must contain
     "random.md": "decode",
     "utf16.txt": "binary",
     "latin1.txt": "decode",
+    "broken.pdf": "damaged",
 }
 
 
@@ -80,7 +81,8 @@ def make_folder(root: Path, one_mb_line: bool = True) -> Path:
     (src / "random.md").write_bytes(bytes((i * 7919 + 13) % 255 + 1 for i in range(5000)))
     (src / "utf16.txt").write_bytes("签约项目36个 report".encode("utf-16"))
     (src / "latin1.txt").write_bytes("Café crème, naïve résumé. ".encode("latin-1") * 20)
-    (src / "notes.pdf").write_bytes(b"%PDF-1.4 not a report")  # not a report suffix: ignored
+    (src / "broken.pdf").write_bytes(b"%PDF-1.4 not a report")
+    (src / "notes.xlsx").write_bytes(b"PK\x03\x04 not a report")  # not a report suffix: ignored
     return src
 
 
@@ -124,7 +126,7 @@ def test_empty_folder_and_folder_without_reports(tmp_path, fake, capsys) -> None
     empty.mkdir()
     other = tmp_path / "other"
     (other / ".hidden").mkdir(parents=True)
-    (other / "notes.pdf").write_bytes(b"%PDF")
+    (other / "notes.xlsx").write_bytes(b"PK\x03\x04")
     (other / ".hidden" / "secret.txt").write_text(SEED, encoding="utf-8")  # hidden: ignored
     for folder in (empty, other):
         with pytest.raises(SourceError, match="no .txt or .md reports"):
@@ -191,7 +193,7 @@ def test_bad_files_are_named_and_good_files_indexed(mixed) -> None:
         hits = [w for w in warnings if f"{name}:" in w]
         assert len(hits) == 1, (name, warnings)
         assert word in hits[0] and "skipped" in hits[0], hits[0]
-    assert not any("notes.pdf" in w for w in warnings)
+    assert not any("notes.xlsx" in w for w in warnings)
     good = 1 + len(MARKERS)
     assert f"from {good} report(s)" in out, out
     manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))

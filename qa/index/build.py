@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 
 from qa.config import Settings
+from qa.index.bm25 import SparseBM25, build_bm25
+from qa.index.spans import SPAN_INDEX_MAX, SpanIndex, build_span_index
 from qa.index.vectors import Encoder, VectorIndex
+from qa.schema import Chunk
 from qa.text.documents import Report, paragraphs, read_reports, report_year
 from qa.text.spans import lexical_text
-from qa.index.spans import SPAN_INDEX_MAX, SpanIndex, build_span_index
-from qa.index.bm25 import SparseBM25, build_bm25
 from qa.text.tokens import tokenize
-from qa.schema import Chunk
 
 
 @dataclass

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import Settings
+from qa.index.bm25 import SentenceBM25, build_sentence_bm25
 from qa.index.vectors import Encoder
+from qa.schema import Chunk, Span
 from qa.text.documents import sentences, with_year
 from qa.text.spans import candidate_spans
-from qa.index.bm25 import SentenceBM25, build_sentence_bm25
 from qa.text.tokens import tokenize
-from qa.schema import Chunk, Span
 
 #: the largest corpus (in paragraphs) that gets a span index. The generated 5k bench corpus
 #: (`python -m qa bench --sizes 5000`): index 209 MB on disk, built in 75 s (most of it

@@ -31,24 +31,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from qa.config import FORMAT_VERSION, Settings
+from qa.errors import IndexStoreError, SourceError
+from qa.index.bm25 import SparseBM25
+from qa.index.build import Index, content_hash, dense_text, span_key
+from qa.index.spans import SpanIndex
 from qa.index.vectors import VectorIndex
+from qa.schema import Chunk
 from qa.text.documents import (
-    SPACE,
     Report,
-    decode,
     display_path,
     list_reports,
     printable_name,
     read_report,
+    report_from_bytes,
 )
-from qa.errors import IndexStoreError, SourceError
-from qa.index.build import Index, content_hash, dense_text, span_key
-from qa.index.spans import SpanIndex
-from qa.index.bm25 import SentenceBM25, SparseBM25
-from qa.schema import Chunk
 
 MANIFEST = "manifest.json"
 
@@ -257,12 +255,8 @@ def _read_sources(source: Path, manifest: dict[str, Any]) -> dict[str, Report]:
         if rel not in raw:  # what read_report would say about it
             reports[rel] = read_report(source / rel, rel)
             continue
-        path, data, digest = raw.pop(rel)
-        name = display_path(path)
-        text, encoding = decode(data, name)  # as read_report does
-        if not text.strip(SPACE):
-            raise SourceError(f"{name}: the file is empty; skipped")
-        reports[rel] = Report(name, text, encoding, rel)
+        path, data, _digest = raw.pop(rel)
+        reports[rel] = report_from_bytes(data, display_path(path), rel)  # as read_report
     return reports
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from qa.config import DEFAULT_MODEL, available_cores
 from qa.errors import ModelError
+from qa.text.radicals import fold_radicals
 
 #: batches of at most this many texts (query time) are encoded on one BLAS thread.
 _SMALL_BATCH = 64
@@ -140,9 +141,10 @@ class Encoder:
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
+        texts = [fold_radicals(t) for t in texts]  # ⻘⽯县 (a PDF's text layer) reads 青石县
         with self._lock:
             vectors = self._model.encode(
-                list(texts), batch_size=batch_size, show_progress_bar=progress,
+                texts, batch_size=batch_size, show_progress_bar=progress,
                 convert_to_numpy=True, normalize_embeddings=True,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -14,8 +14,11 @@ from pathlib import Path
 
 from qa.errors import SourceError
 from qa.schema import Chunk, Span
+from qa.text.readers import SUFFIXES as CONVERTED_SUFFIXES
+from qa.text.readers import Converted, convert
 
-SUFFIXES = (".txt", ".md")
+#: .txt and .md are read as they are; PDF, Word and HTML are converted (qa/text/readers).
+SUFFIXES = (".txt", ".md", *CONVERTED_SUFFIXES)
 #: sentence-final punctuation; a block ending in one of these is complete.
 FINAL = "。！？!?…；;"
 CLOSERS = "”’」』）)》】\"'"
@@ -32,6 +35,9 @@ class Report:
     text: str
     encoding: str
     rel: str = ""  # path relative to the source folder, as recorded in the index
+    #: a PDF, Word or HTML report: its conversion (``text`` is its canonical text), which
+    #: maps an offset to a page or paragraph (qa.text.readers.locate); None for .txt/.md.
+    converted: Converted | None = None
 
 
 def display_path(path: Path) -> str:
@@ -72,21 +78,32 @@ def read_report(path: Path, rel: str = "") -> Report:
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"{name}: cannot read ({exc.strerror}); skipped") from None
+    return report_from_bytes(data, name, rel or path.name)
+
+
+def report_from_bytes(data: bytes, name: str, rel: str) -> Report:
+    """A report from its file's bytes: a .txt or .md decoded, any other format converted
+    once into its canonical text (its type checked by content, not by name)."""
+    if rel.lower().endswith(CONVERTED_SUFFIXES):
+        converted = convert(data, name)
+        return Report(name, converted.text, converted.format, rel, converted)
     text, encoding = decode(data, name)
     if not text.strip(SPACE):
         raise SourceError(f"{name}: the file is empty; skipped")
-    return Report(name, text, encoding, rel or path.name)
+    return Report(name, text, encoding, rel)
 
 
 def list_reports(source: Path) -> list[Path]:
     if not source.exists():
-        raise SourceError(f"source folder {source} does not exist; put .txt or .md reports there")
+        raise SourceError(f"source folder {source} does not exist; put reports there "
+                          "(.txt, .md, .pdf, .docx or .html)")
     if not source.is_dir():
         raise SourceError(f"{source} is not a folder; pass the folder that holds the reports")
     files = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
                    and not any(part.startswith(".") for part in p.relative_to(source).parts))
     if not files:
-        raise SourceError(f"no .txt or .md reports in {source}; add at least one")
+        raise SourceError(f"no .txt or .md reports (nor .pdf, .docx, .html) in {source}; "
+                          "add at least one")
     return files
 
 

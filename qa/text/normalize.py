@@ -1,14 +1,17 @@
 """Normalisation used only for matching, never for what is shown or cited.
 
 Traditional → simplified (character level, from OpenCC's table), full-width → half-width,
-Latin lower case. Every mapping is one character to one character, so a normalised string
-has the same length as its original and offsets found in one are valid in the other.
+Latin lower case, Kangxi and supplement radicals → the usual characters (qa/text/radicals.py).
+Every mapping is one character to one character, so a normalised string has the same length
+as its original and offsets found in one are valid in the other.
 """
 
 from __future__ import annotations
 
 import functools
 from pathlib import Path
+
+from qa.text.radicals import radical_table
 
 
 @functools.lru_cache(maxsize=1)
@@ -26,6 +29,8 @@ def _table() -> dict[int, str]:
     for code in range(0xFF01, 0xFF5F):  # full-width ASCII block
         table[code] = chr(code - 0xFEE0)
     table[0x3000] = " "  # ideographic space
+    for code, ch in radical_table().items():  # ⻘⽯县 → 青石县 (PDF text layers)
+        table[code] = table.get(ord(ch), ch)
     for code in range(0x41, 0x5B):
         table[code] = chr(code + 32)
     for code, ch in list(table.items()):
