@@ -178,3 +178,49 @@ def test_unknown_shelf_paths_and_methods(shelf):
     assert httpx.put(f"{shelf.url}/api/reports", timeout=30).status_code == 405
     r = httpx.delete(f"{shelf.url}/api/reports/nope", headers=AUTH, timeout=30)
     assert r.status_code == 404 and r.json()["error"]
+
+
+# ------------------------------------------------------------------ PDF, Word, HTML
+
+FORMAT_CASES = [  # file, writer, question scoped to it, expected in the answer, page
+    ("qingshi-2024.pdf", "write_pdf", "全年引进亿元以上项目多少个？", "20个", 4),
+    ("gongbao-2023.docx", "write_docx", "全年生猪出栏多少万头？", "23.4万头", None),
+    ("news.html", "write_html", "农村居民人均可支配收入是多少？", "19300元", None),
+]
+
+
+@pytest.mark.parametrize("name, writer, question, expected, page", FORMAT_CASES)
+def test_pdf_word_and_html_uploads_answer_scoped_questions(shelf, tmp_path, name, writer,
+                                                           question, expected, page):
+    import formatfixtures
+
+    data = getattr(formatfixtures, writer)(tmp_path / name).read_bytes()
+    entry = wait_indexed(shelf, upload_qingshi(shelf, name, data)["id"])
+    assert entry["format"] == name.rsplit(".", 1)[1] and entry["paragraphs"] > 0
+    answer = shelf.ask(question, reports=[entry["id"]]).json()
+    assert answer["found"] and expected in answer["answer"], answer
+    top = answer["citations"][0]
+    assert top["doc"] == entry["doc"]
+    text = shelf.library.source_text(top["doc"])  # the stored (canonical) text
+    assert text[top["start"]:top["end"]] == top["text"]
+    assert text[top["context_start"]:top["context_start"] + len(top["context"])] == top["context"]
+    where = shelf.library.place(top["doc"], top["start"])
+    assert where.get("page") == page
+    if name.endswith(".docx"):
+        assert where.get("paragraph", 0) > 0
+
+
+def test_damaged_and_disguised_files_are_refused_by_their_content(shelf, tmp_path):
+    import formatfixtures
+
+    before = shelf.reports()["reports"]
+    scanned = formatfixtures.write_scanned_pdf(tmp_path / "scan.pdf").read_bytes()
+    bomb = formatfixtures.write_zip_bomb_docx(tmp_path / "bomb.docx").read_bytes()
+    cases = [("scan.pdf", scanned), ("bomb.docx", bomb),
+             ("report.pdf", b"%PDF-1.7\n1 0 obj << >> endobj\nxref\n0 1\nbroken\n%%EOF"),
+             ("disguised.docx", QINGSHI)]  # a text file named .docx is not a Word file
+    for name, data in cases:
+        r = shelf.upload(name, data)
+        assert r.status_code == 422, (name, r.text)
+        assert name in r.json()["error"], (name, r.json())
+    assert shelf.reports()["reports"] == before
