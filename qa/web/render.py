@@ -126,12 +126,15 @@ def label_citations(answer: dict[str, Any], entries: list[dict[str, Any]],
 
 
 def where_cited(cit: dict[str, Any]) -> str:
-    """The citation's report (its title, else its path) and, for a PDF, its page; as HTML."""
-    doc = cit.get("doc", "")
-    title = cit.get("title") or doc
-    page = cit.get("page")
-    page_html = f'<span class="qa-page">第 {int(page)} 页</span>' if page else ""
-    return f'<span class="qa-doc" title="{esc(doc)}">{esc(title)}</span>{page_html}'
+    """The citation's report (its title when the shelf knows it, and its path) and, for a
+    PDF, its page (for Word, its paragraph); as HTML."""
+    title = cit.get("title") or ""
+    title_html = f'<span class="qa-report">{esc(title)}</span>' if title else ""
+    if cit.get("page"):
+        title_html += f'<span class="qa-page">第 {int(cit["page"])} 页</span>'
+    elif cit.get("paragraph"):
+        title_html += f'<span class="qa-page">第 {int(cit["paragraph"])} 段</span>'
+    return f'{title_html}<span class="qa-doc">{esc(cit.get("doc", ""))}</span>'
 
 
 def render_citation(n: int, cit: dict[str, Any], found: bool, clip: int = 0) -> str:

@@ -68,8 +68,9 @@
       event.preventDefault();
       event.stopPropagation();
       var cite = link.closest(".qa-cite");
-      var doc = cite && cite.querySelector(".qa-doc");
-      open(link.getAttribute("href"), doc ? doc.textContent : "");
+      var doc = cite && (cite.querySelector(".qa-report") || cite.querySelector(".qa-doc"));
+      var page = cite && cite.querySelector(".qa-page");
+      open(link.getAttribute("href"), (doc ? doc.textContent : "") + (page ? " · " + page.textContent : ""));
     },
     true
   );
