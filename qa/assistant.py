@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from qa.answer.cite import cite
 from qa.answer.extract import Extractor
 from qa.answer.judge import Judge
 from qa.answer.question import Question, clean_question
@@ -19,7 +20,7 @@ from qa.errors import BadQuestion
 from qa.index.build import Index
 from qa.index.load import Log, open_index, stderr
 from qa.index.vectors import Encoder
-from qa.schema import Answer, Citation, Trace
+from qa.schema import Answer, Trace
 from qa.text.documents import list_reports
 
 
@@ -62,11 +63,8 @@ class Assistant:
         dense = hit_of[extraction.best[0].chunk.id].dense if extraction.best else 0.0
         verdict = self.judge.judge(q, extraction, dense)
         lap("judge")
-        citations = tuple(
-            Citation(c.chunk.doc, c.span.start, c.span.end,
-                     self.source_text(c.chunk.doc)[c.span.start:c.span.end], c.chunk.text,
-                     c.chunk.start, c.chunk.section, hit_of[c.chunk.id].score)
-            for c in extraction.chosen[:top_k])
+        citations = tuple(cite(self.index, c.chunk, c.span, hit_of[c.chunk.id].score)
+                          for c in extraction.chosen[:top_k])
         answer = citations[0].text if verdict.found and citations else ""
         trace = Trace(q, retrieval, extraction, verdict, laps)
         return Answer(q.text, verdict.found, answer, verdict.confidence, citations), trace

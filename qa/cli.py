@@ -1,4 +1,4 @@
-"""Command line: build | ask | serve | eval | tune | sweep | bench | load-test.
+"""Command line: build | ask | add | remove | list | serve | eval | tune | sweep | bench | load-test.
 
 A QAError becomes one line on stderr and its exit code. ``serve``, ``tune``, ``sweep`` and
 ``load-test`` hand their arguments to their own module's ``main`` (each has its own flags).
@@ -33,7 +33,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--source", default="seeds", help="folder of .txt/.md reports (default: seeds)")
+    p.add_argument("--source", default="seeds",
+                   help="folder of reports: .txt .md .pdf .docx .html (default: seeds)")
     p.add_argument("--index", default="index", help="index folder (default: index)")
 
 
@@ -65,9 +66,30 @@ def make_parser() -> argparse.ArgumentParser:
     bench.add_argument("--plot", default=None)
     bench.add_argument("--questions", default="eval/qa.jsonl",
                        help="the questions to time (JSONL with a question field)")
+    add = sub.add_parser("add", help="put reports on the shelf (.txt .md .pdf .docx .html)")
+    _common(add)
+    add.add_argument("files", nargs="+", metavar="FILE")
+    rm = sub.add_parser("remove", help="take a report off the shelf (its id: see qa list)")
+    _common(rm)
+    rm.add_argument("id")
+    ls = sub.add_parser("list", help="the reports on the shelf")
+    _common(ls)
+    ls.add_argument("--json", action="store_true", help="one JSON array of entries")
     for name, (_, text) in FORWARDED.items():
         sub.add_parser(name, help=text, add_help=False)
     return parser
+
+
+def _where(citation: dict[str, Any]) -> str:
+    """Where a citation lies in the original file: ` 第3页` (PDF), ` 第5段` (Word), ` 表2第3行`
+    (a Word table row); "" for a text report."""
+    if "page" in citation:
+        return f" 第{citation['page']}页"
+    if "paragraph" in citation:
+        return f" 第{citation['paragraph']}段"
+    if "table" in citation:
+        return f" 表{citation['table']}第{citation['row']}行"
+    return ""
 
 
 def _print_human(answer: dict[str, Any]) -> None:
@@ -79,7 +101,7 @@ def _print_human(answer: dict[str, Any]) -> None:
         ctx, a = c["context"], c["start"] - c["context_start"]
         marked = ctx[:a] + "【" + c["text"] + "】" + ctx[a + len(c["text"]):]
         section = f" · {c['section']}" if c["section"] else ""
-        print(f"[{i}] {c['doc']} [{c['start']}:{c['end']}]{section}")
+        print(f"[{i}] {c['doc']} [{c['start']}:{c['end']}]{_where(c)}{section}")
         print("    " + " ".join(marked.split()))
 
 
@@ -167,6 +189,69 @@ def cmd_build(args: argparse.Namespace, encoder: Any = None) -> int:
     return 0
 
 
+def _update_index(args: argparse.Namespace, encoder: Any) -> None:
+    """Bring the index up to date with the shelf (only new paragraphs are embedded)."""
+    from qa.config import Settings
+    from qa.index.load import open_index, stderr
+    from qa.index.vectors import Encoder
+
+    settings = Settings.from_env()
+    encoder = encoder or Encoder(settings.model, settings.threads)
+    index, _ = open_index(Path(args.source), Path(args.index), settings, encoder, log=stderr)
+    print(f"index: {len(index.chunks)} paragraphs from {len(index.reports)} report(s)")
+
+
+def cmd_add(args: argparse.Namespace, encoder: Any = None) -> int:
+    """Each FILE checked and converted, then put on the shelf; a refused one is named with
+    why, the others still added; then the index is updated once."""
+    from qa.config import Settings
+    from qa.index.shelf import add_report
+
+    settings, status, added = Settings.from_env(), 0, 0
+    for name in args.files:
+        try:
+            try:
+                data = Path(name).read_bytes()
+            except OSError as exc:
+                raise UsageError(f"{name}: cannot read ({exc.strerror}); not added") from None
+            e = add_report(Path(args.source), Path(name).name, data, settings)
+        except QAError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = max(status, exc.exit_code)
+            continue
+        added += 1
+        print(f"added {e.id}: {e.title} ({e.format}, {e.paragraphs} paragraphs, "
+              f"sha256 {e.sha256[:12]})")
+    if added:
+        _update_index(args, encoder)
+    return status
+
+
+def cmd_remove(args: argparse.Namespace, encoder: Any = None) -> int:
+    from qa.config import Settings
+    from qa.index.shelf import remove_report
+
+    e = remove_report(Path(args.source), args.id, Settings.from_env())
+    print(f"removed {e.id}: {e.title}")
+    _update_index(args, encoder)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from qa.config import Settings
+    from qa.index.shelf import list_reports
+
+    entries = list_reports(Path(args.source), Settings.from_env())
+    if args.json:
+        print(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=1))
+        return 0
+    for e in entries:
+        print(f"{e.id}\t{e.format}\t{e.paragraphs} paragraphs\tadded {e.added}\t"
+              f"sha256 {e.sha256[:12]}\t{e.title}")
+    print(f"{len(entries)} report(s) in {args.source}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from qa.evaluation.report import run_eval
 
@@ -206,9 +291,10 @@ def main(argv: Sequence[str] | None = None, encoder: Any = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        if args.command in ("build", "ask"):
-            return (cmd_build if args.command == "build" else cmd_ask)(args, encoder)
-        return (cmd_eval if args.command == "eval" else cmd_bench)(args)
+        with_model = {"build": cmd_build, "ask": cmd_ask, "add": cmd_add, "remove": cmd_remove}
+        if args.command in with_model:
+            return with_model[args.command](args, encoder)
+        return {"eval": cmd_eval, "bench": cmd_bench, "list": cmd_list}[args.command](args)
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

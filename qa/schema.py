@@ -43,9 +43,17 @@ class Citation:
     context_start: int
     section: str
     score: float
+    #: where the span is in the original file: a PDF's 1-based page, a Word document's
+    #: 1-based paragraph (or, for a table row, its 1-based table and row); None otherwise.
+    page: int | None = None
+    paragraph: int | None = None
+    table: int | None = None
+    row: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The citation of docs/CONTRACT.md; ``page``, ``paragraph``, ``table``, ``row``
+        only when known (a .txt or .md report has none of them)."""
+        out: dict[str, Any] = {
             "doc": self.doc,
             "start": self.start,
             "end": self.end,
@@ -55,6 +63,10 @@ class Citation:
             "section": self.section,
             "score": round(float(self.score), 4),
         }
+        for key in ("page", "paragraph", "table", "row"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
 
 
 @dataclass(frozen=True)

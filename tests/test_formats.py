@@ -290,16 +290,24 @@ def test_assistant_answers_from_each_format(tmp_path: Path, pdf: Path) -> None:
     for attempt in range(2):  # built, then loaded from the index (the files converted again)
         assistant = load_assistant(folder, tmp_path / "index", log=lambda _msg: None)
         texts = {r.path: r.text for r in assistant.index.reports.values()}
-        cases = [("全年引进亿元以上项目多少个？", "qingshi-2024.pdf", "20个"),
+        # (question, report, answer, where it is in the original: the citation's extra keys;
+        # page 1 runs on to page 2, so the third part of PDF_PAGES starts on page 4)
+        cases = [("全年引进亿元以上项目多少个？", "qingshi-2024.pdf", "20个", {"page": 4}),
                  # the PDF says 粮⻝播种面积 (a radical): the question's 粮食 finds it
-                 ("粮食播种面积达到多少？", "qingshi-2024.pdf", "4.2万亩"),
-                 ("全年生猪出栏多少万头？", "gongbao-2023.docx", "23.4万头"),
-                 ("农村居民人均可支配收入是多少？", "news.html", "19300元")]
-        for question, doc, expected in cases:
+                 ("粮食播种面积达到多少？", "qingshi-2024.pdf", "4.2万亩", {"page": 1}),
+                 # Word paragraphs: title, 一、综合, 初步核算…, 二、农业, 全年粮食…, （一）畜牧业,
+                 # 全年生猪… (the 7th)
+                 ("全年生猪出栏多少万头？", "gongbao-2023.docx", "23.4万头", {"paragraph": 7}),
+                 # HTML: the paragraph of the article body (h1, p, h2, p, h2, p: the 6th)
+                 ("农村居民人均可支配收入是多少？", "news.html", "19300元", {"paragraph": 6})]
+        for question, doc, expected, where in cases:
             answer = assistant.ask(question, top_k=1)
             top = answer.citations[0]
             assert top.doc.endswith(doc), (attempt, question, top.doc)
             assert answer.found and expected in answer.answer, (attempt, question, answer.answer)
+            extra = set(top.to_dict()) - {"doc", "start", "end", "text", "context",
+                                          "context_start", "section", "score"}
+            assert {k: top.to_dict()[k] for k in extra} == where, (question, top.to_dict())
             text = texts[top.doc]
             assert text[top.start:top.end] == top.text
             assert text[top.context_start:top.context_start + len(top.context)] == top.context
