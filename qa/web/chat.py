@@ -98,7 +98,7 @@ def scoped_reply(assistant: Any, question: str, scope: Any, clip: int) -> str:
     try:
         docs = assistant.resolve([report_id]) if report_id else None
         answer = assistant.ask(question, reports=docs).to_dict()
-        return render_answer(label_citations(answer, assistant.entries(), assistant.place), clip=clip)
+        return render_answer(label_citations(answer, assistant.entries()), clip=clip)
     except (BadQuestion, UsageError) as exc:
         return render_error(str(exc))
     except Exception:

@@ -115,20 +115,6 @@ class Library:
     def source_text(self, doc: str) -> str:
         return self._current.source_text(doc)
 
-    def place(self, doc: str, offset: int) -> dict[str, int]:
-        """Where character ``offset`` of a converted report lies in its original: its
-        ``page`` (PDF) or ``paragraph`` (Word); empty for a text report."""
-        report = self._current.index.reports.get(doc)
-        converted = getattr(report, "converted", None)
-        if converted is None:
-            return {}
-        from qa.text.readers import locate
-
-        piece = locate(converted, offset)
-        if piece is None:
-            return {}
-        return {k: v for k in ("page", "paragraph") if (v := getattr(piece, k)) is not None}
-
     def stats(self) -> dict[str, Any]:
         return {**self._current.stats(), **self.status()}
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -109,19 +108,14 @@ def source_href(doc: str, start: int, end: int) -> str:
     return f"/source?doc={quote(doc, safe='')}&start={int(start)}&end={int(end)}#hit"
 
 
-def label_citations(answer: dict[str, Any], entries: list[dict[str, Any]],
-                    place: Callable[[str, int], dict[str, int]] | None = None
-                    ) -> dict[str, Any]:
+def label_citations(answer: dict[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
     """``answer`` with each citation given its report's ``title`` and ``report`` id from the
-    shelf's ``entries`` and, by ``place``, its page or paragraph in the original (for
-    display: the answer object itself stays as the contract says)."""
+    shelf's ``entries`` (for display: the answer object itself stays as the contract says)."""
     by_doc = {e.get("doc"): e for e in entries if e.get("doc")}
     cites = []
     for cit in answer.get("citations") or []:
         entry = by_doc.get(cit.get("doc"), {})
-        where = place(cit.get("doc", ""), int(cit.get("start", 0))) if place else {}
-        cites.append({**where, **cit, "title": entry.get("title", ""),
-                      "report": entry.get("id", "")})
+        cites.append({**cit, "title": entry.get("title", ""), "report": entry.get("id", "")})
     return {**answer, "citations": cites}
 
 
