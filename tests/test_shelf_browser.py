@@ -82,7 +82,8 @@ def test_upload_ask_only_that_report_open_it_and_remove_it(shelf, page, tmp_path
     item = shelf_item(page, entry["title"])
     only = item.locator(".qa-shelf-only")
     wait_until(lambda: only.is_enabled(), "the report to be indexed in the panel")
-    assert "已加入书架" in page.locator("#qa-shelf-status").inner_text()
+    status = page.locator("#qa-shelf-status")
+    wait_until(lambda: "索引已更新" in status.inner_text(), "the panel to say the index is ready")
 
     # the search box narrows the list
     page.locator("#qa-shelf .qa-shelf-search").fill(entry["title"][:4])

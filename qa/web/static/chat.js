@@ -135,7 +135,11 @@
         state.building = !!data.building;
         render();
         if (state.building || state.reports.some(function (e) { return !e.indexed; })) {
+          state.waiting = true;
           window.setTimeout(load, 1000);
+        } else if (state.waiting) {
+          state.waiting = false;
+          say(data.error ? "索引更新失败：" + data.error : "索引已更新，可以提问了。", !!data.error);
         }
       })
       .catch(function () { say("无法读取书架。", true); });
