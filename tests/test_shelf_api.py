@@ -70,6 +70,14 @@ def test_an_uploaded_report_answers_a_question_scoped_to_it(shelf):
                         timeout=30).status_code == 200
 
 
+def test_a_file_already_on_the_shelf_is_a_conflict(shelf):
+    seed = next(shelf.source.glob("*.txt"))
+    before = shelf.reports()["reports"]
+    r = shelf.upload("copy.txt", seed.read_bytes())
+    assert r.status_code == 409 and "already on the shelf" in r.json()["error"]
+    assert shelf.reports()["reports"] == before
+
+
 def test_removing_a_report_removes_its_answers_at_once(shelf):
     entry = wait_indexed(shelf, upload_qingshi(shelf, "removed.txt")["id"])
     assert entry["doc"] in docs_cited(shelf.ask(QUESTION).json())
@@ -157,9 +165,10 @@ def test_refusals_say_why_and_leave_the_shelf_as_it_was():
         assert r.status_code == 422
         r = httpx.delete(f"{server.url}/api/reports/{before[0]['id']}", headers=AUTH,
                          timeout=30)
-        assert r.status_code == 409 and "at least one" in r.json()["error"]  # the last one
+        assert r.status_code == 409 and "last report" in r.json()["error"]
         assert server.reports()["reports"] == before
-        assert sorted(p.name for p in server.source.iterdir()) == [e["file"] for e in before]
+        files = sorted(p.name for p in server.source.iterdir() if not p.name.startswith("."))
+        assert files == [e["file"] for e in before]
         assert not server.reports()["building"]
     finally:
         server.stop()

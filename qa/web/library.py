@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa.errors import UsageError
+from qa.errors import SourceError, UsageError
 from qa.index import shelf
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class Library:
         self.source = source
         self._build = build
         self._cond = threading.Condition()
-        self._editing = threading.Lock()  # one shelf edit at a time
+        self._entries: list[dict[str, Any]] | None = None  # the shelf's listing, cached
         self._edits = 0  # shelf edits made
         self._built = 0  # shelf edits the current generation holds
         self._worker: threading.Thread | None = None
@@ -131,24 +131,26 @@ class Library:
         return self.source is not None and self._build is not None
 
     def entries(self) -> list[dict[str, Any]]:
-        """Every report on the shelf as JSON, with ``doc`` (its path as cited) and whether
-        the generation answering now holds it (``indexed``)."""
-        cited = {r.rel: r.path for r in self._current.index.reports.values()}
-        hidden = self._hidden
+        """Every report on the shelf as JSON (qa/index/shelf.py ``Entry``), with whether the
+        generation answering now holds it (``indexed``). Read from the folder once per
+        shelf edit and generation, not once per question."""
+        cached = self._entries
+        if cached is not None:
+            return cached
+        current, hidden = self._current, self._hidden
         if self.source is None:
-            return [self._indexed_entry(r) for r in self._current.index.reports.values()]
-        out = []
-        for entry in shelf.list_reports(self.source):
-            item = entry.to_dict()
-            doc = cited.get(item["file"])
-            out.append({**item, "doc": doc or "",
-                        "indexed": doc is not None and item["file"] not in hidden})
-        return out
+            listed = [self._indexed_entry(r) for r in current.index.reports.values()]
+        else:
+            held = {r.rel for r in current.index.reports.values()}
+            listed = [{**e.to_dict(), "indexed": e.id in held and e.id not in hidden}
+                      for e in shelf.list_reports(self.source, current.settings)]
+        self._entries = listed
+        return listed
 
     def _indexed_entry(self, report: Any) -> dict[str, Any]:
-        return {"id": report.rel, "title": Path(report.rel).stem, "file": report.rel,
-                "format": Path(report.rel).suffix.lstrip("."), "doc": report.path,
-                "indexed": True}
+        return {"id": report.rel, "title": Path(report.rel).stem,
+                "file": Path(report.rel).name, "format": Path(report.rel).suffix.lstrip("."),
+                "doc": report.path, "indexed": True}
 
     def resolve(self, ids: Sequence[str]) -> list[str]:
         """The cited paths of the reports ``ids`` name; UnknownReport for an id not on the
@@ -167,37 +169,35 @@ class Library:
         return docs
 
     def add(self, name: str, data: bytes) -> dict[str, Any]:
-        """Convert and store one report, then rebuild in the background; ShelfError (422)
-        when it is refused, the shelf untouched."""
+        """Convert and store one report, then rebuild in the background; ShelfError when it
+        is refused (422; 409 when it is already on the shelf), the shelf untouched."""
         self._check_editable()
-        from qa.errors import SourceError
-
         try:
-            with self._editing:
-                entry = shelf.add_report(self.source, name, data).to_dict()
+            entry = shelf.add_report(self.source, name, data, self.settings).to_dict()
+        except shelf.ShelfConflict as exc:
+            raise ShelfError(409, str(exc)) from None
         except SourceError as exc:
             raise ShelfError(422, str(exc)) from None
         with self._cond:
-            self._hidden = self._hidden - {entry["file"]}
+            self._hidden, self._entries = self._hidden - {entry["id"]}, None
         self.refresh()
-        return {**entry, "doc": "", "indexed": False}
+        return {**entry, "indexed": False}
 
     def remove(self, report_id: str) -> dict[str, Any]:
         """Take one report off the shelf: out of every answer at once, out of the index
-        after the background rebuild."""
+        after the background rebuild. ShelfError 404 for an unknown id, 409 for the last
+        report."""
         self._check_editable()
-        with self._editing:
-            entries = {e["id"]: e for e in self.entries()}
-            if report_id not in entries:
-                raise ShelfError(404, f"no report with id {report_id!r} on the shelf")
-            if len(entries) == 1:
-                raise ShelfError(409, "the shelf must keep at least one report; add another "
-                                 "first（书架上至少要保留一份报告）")
-            entry = shelf.remove_report(self.source, report_id).to_dict()
+        try:
+            entry = shelf.remove_report(self.source, report_id, self.settings).to_dict()
+        except shelf.UnknownReport as exc:
+            raise ShelfError(404, str(exc)) from None
+        except shelf.ShelfConflict as exc:
+            raise ShelfError(409, str(exc)) from None
         with self._cond:
-            self._hidden = self._hidden | {entry["file"]}
+            self._hidden, self._entries = self._hidden | {entry["id"]}, None
         self.refresh()
-        return {**entry, "doc": entries[report_id]["doc"], "indexed": False}
+        return {**entry, "indexed": False}
 
     def _check_editable(self) -> None:
         if not self.editable:
@@ -241,7 +241,7 @@ class Library:
     def _swap(self, fresh: Assistant, target: int) -> None:
         held = {r.rel for r in fresh.index.reports.values()}
         with self._cond:
-            self._current = fresh
+            self._current, self._entries = fresh, None
             self._hidden = frozenset(self._hidden & held)
             self.generation += 1
             self._built, self.error = target, ""

@@ -14,6 +14,7 @@ import logging
 import re
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -127,9 +128,9 @@ def add_report_routes(app: FastAPI, library: Library, admin_token: str | None,
             log.exception("POST /api/reports failed")
             return error(500, "internal error")
         return JSONResponse(entry, status_code=201,
-                            headers={"Location": f"/api/reports/{entry['id']}"})
+                            headers={"Location": f"/api/reports/{quote(entry['id'])}"})
 
-    @app.delete("/api/reports/{report_id}", tags=["shelf"], summary="Remove a report")
+    @app.delete("/api/reports/{report_id:path}", tags=["shelf"], summary="Remove a report")
     async def remove_report(report_id: str, request: Request) -> Response:
         """Take a report off the shelf: its answers stop at once; 200 with its entry."""
         refused = admin_refusal(request, admin_token, library)
