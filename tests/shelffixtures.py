@@ -30,6 +30,7 @@ class ShelfServer:
     library: Library
     source: Path
     gate: threading.Event  # set: rebuilds run; cleared: a rebuild waits until it is set
+    fail: threading.Event  # set: a rebuild fails (as a full disk would make it)
     server: Any
 
     def reports(self) -> dict[str, Any]:
@@ -66,12 +67,14 @@ def shelf_server(token: str | None = TOKEN, max_upload: int | None = None) -> Sh
         (source / path.name).write_bytes(path.read_bytes())
     encoder = FakeEncoder()
     assistant = load_assistant(source, index, encoder=encoder, log=lambda _msg: None)
-    gate = threading.Event()
+    gate, fail = threading.Event(), threading.Event()
     gate.set()
     rebuild = rebuild_from(source, index)
 
     def gated(current: Any) -> Any:
         gate.wait(120)
+        if fail.is_set():
+            raise OSError(28, "No space left on device")
         return rebuild(current)
 
     library = Library(assistant, source, gated)
@@ -85,7 +88,7 @@ def shelf_server(token: str | None = TOKEN, max_upload: int | None = None) -> Sh
     while not server.started:
         assert time.monotonic() < deadline, "the shelf test server did not start"
         time.sleep(0.02)
-    return ShelfServer(f"http://127.0.0.1:{port}", library, source, gate, server)
+    return ShelfServer(f"http://127.0.0.1:{port}", library, source, gate, fail, server)
 
 
 def wait_indexed(shelf: ShelfServer, report_id: str, timeout: float = 60) -> dict[str, Any]:

@@ -119,6 +119,26 @@ def test_a_question_during_a_rebuild_is_answered_from_the_previous_generation(sh
     assert answer["found"] and ANSWER_PART in answer["answer"]
 
 
+def test_a_failed_rebuild_says_why_and_the_previous_generation_keeps_answering(shelf):
+    generation = shelf.reports()["generation"]
+    shelf.fail.set()
+    try:
+        entry = upload_qingshi(shelf, "failing.txt", QINGSHI.replace(b"2021", b"2019"))
+        assert shelf.library.wait(60)
+        listing = shelf.reports()
+        assert "No space left" in listing["error"] and listing["generation"] == generation
+        assert not shelf.entry(entry["id"])["indexed"]
+        answer = shelf.ask("签约了多少个项目？")
+        assert answer.status_code == 200 and answer.json()["found"]
+    finally:
+        shelf.fail.clear()
+    r = httpx.delete(f"{shelf.url}/api/reports/{entry['id']}", headers=AUTH, timeout=30)
+    assert r.status_code == 200
+    assert shelf.library.wait(60)
+    listing = shelf.reports()
+    assert listing["error"] == "" and listing["generation"] == generation + 1
+
+
 @pytest.mark.parametrize("headers, status", [
     ({}, 401),
     ({"Authorization": "Bearer wrong"}, 401),
