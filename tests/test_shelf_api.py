@@ -244,7 +244,9 @@ def test_damaged_and_disguised_files_are_refused_by_their_content(shelf, tmp_pat
     before = shelf.reports()["reports"]
     scanned = formatfixtures.write_scanned_pdf(tmp_path / "scan.pdf").read_bytes()
     bomb = formatfixtures.write_zip_bomb_docx(tmp_path / "bomb.docx").read_bytes()
-    cases = [("scan.pdf", scanned), ("bomb.docx", bomb),
+    plain = formatfixtures.write_pdf(tmp_path / "plain.pdf")
+    locked = formatfixtures.write_encrypted_pdf(plain, tmp_path / "locked.pdf").read_bytes()
+    cases = [("scan.pdf", scanned), ("bomb.docx", bomb), ("locked.pdf", locked),
              ("report.pdf", b"%PDF-1.7\n1 0 obj << >> endobj\nxref\n0 1\nbroken\n%%EOF"),
              ("disguised.docx", QINGSHI)]  # a text file named .docx is not a Word file
     for name, data in cases:

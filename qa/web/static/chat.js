@@ -241,6 +241,7 @@
     panel.querySelector(".qa-shelf-all").hidden = !state.scope;
     panel.hidden = embed && !state.scope;
     if (embed) return;
+    panel.querySelector(".qa-shelf-name").textContent = "书架（" + state.reports.length + " 份报告）";
     var query = (panel.querySelector(".qa-shelf-search").value || "").trim().toLowerCase();
     var list = panel.querySelector(".qa-shelf-list");
     list.textContent = "";
@@ -260,7 +261,7 @@
     panel.id = "qa-shelf";
     panel.setAttribute("aria-label", "书架");
     var head = el("div", "qa-shelf-head");
-    head.appendChild(el("strong", "", embed ? "" : "书架"));
+    head.appendChild(el("strong", "qa-shelf-name", embed ? "" : "书架"));
     head.appendChild(el("span", "qa-shelf-scope", "问全部报告"));
     var all = el("button", "qa-shelf-all", "问全部报告");
     all.type = "button";
