@@ -10,6 +10,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from shelffixtures import TOKEN, shelf_server, wait_indexed
@@ -146,3 +147,19 @@ def test_a_read_only_shelf_says_so_in_the_chat(page):
         assert page.locator("#qa-shelf .qa-shelf-remove").count() == 0
     finally:
         server.stop()
+
+
+def test_the_widget_passes_data_report_to_the_embedded_chat(shelf, page):
+    report_id = shelf.reports()["reports"][0]["id"]
+    page.goto(shelf.url + "/api/health")  # any page of this origin hosts the script
+    page.evaluate("""([src, id]) => { const s = document.createElement("script");
+        s.src = src; s.setAttribute("data-report", id); document.body.appendChild(s); }""",
+                  [shelf.url + "/widget.js", report_id])
+    launcher = page.locator("#qa-widget .launcher")
+    launcher.wait_for(timeout=WAIT_MS)
+    launcher.click()
+    frame = page.locator("#qa-widget iframe")
+    frame.wait_for(timeout=WAIT_MS)
+    assert frame.get_attribute("src").endswith("/embed/?report=" + quote(report_id, safe=""))
+    inner = page.frame_locator("#qa-widget iframe").locator("#qa-shelf .qa-shelf-scope")
+    wait_until(lambda: "只问" in inner.inner_text(), "the embedded chat's scope")
