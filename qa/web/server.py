@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from qa.text.readers import LIMITS
 from qa.web.api import add_api_routes
 from qa.web.chat import mount_chats
 from qa.web.constants import EXAMPLES
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
     from qa.assistant import Assistant
 
 
-#: the largest report an upload may carry (the converters' own limit: qa/text/readers).
-MAX_UPLOAD = 50 * 2**20
+#: the largest report an upload may carry: the converters' own limit (qa/text/readers).
+MAX_UPLOAD = LIMITS.max_bytes
 
 
 def create_app(
