@@ -22,6 +22,7 @@ from qa.index.store import (
     load_span_cache,
     load_vector_cache,
     save_index,
+    source_listing,
 )
 from qa.index.vectors import Encoder
 
@@ -57,11 +58,12 @@ def _build(source: Path, index_dir: Path, settings: Settings, encoder: Encoder,
             if not force:  # another process may have finished the same build while we waited
                 with contextlib.suppress(StaleIndex):
                     return load_index(index_dir, source, settings)[0], notices
+            listing = source_listing(source)  # before the build reads the folder
             cache = load_vector_cache(index_dir, encoder.model_id)
             spans = load_span_cache(index_dir, encoder.model_id)
             index = build_index(source, settings, encoder, cache, progress, log, spans,
                                 load_conversions(index_dir))
-            save_index(index, index_dir, source, settings)
+            save_index(index, index_dir, source, settings, listing)
     except IndexStoreError as exc:
         if force:  # `qa build` exists to write the index: failing to is an error
             raise

@@ -111,7 +111,8 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def save_index(index: Index, index_dir: Path, source: Path, settings: Settings) -> None:
+def save_index(index: Index, index_dir: Path, source: Path, settings: Settings,
+               listing: dict[str, str] | None = None) -> None:
     """Write ``index`` as a new generation and make it current atomically."""
     generation = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     tmp = index_dir / f".tmp-{generation}"
@@ -149,7 +150,8 @@ def save_index(index: Index, index_dir: Path, source: Path, settings: Settings) 
             "vector_index": index.vector_index.kind,
             "tokenizer": {"name": "jieba+numbers", "jieba": _jieba_version(),
                           "char_ngram": settings.char_ngram},
-            "sources": source_listing(source),
+            # before the build read the folder: a report added meanwhile stays new
+            "sources": source_listing(source) if listing is None else listing,
             "indexed": {r.rel: r.encoding for r in index.reports.values()},
             "years": {r.rel: index.years[r.path] for r in index.reports.values()
                       if index.years.get(r.path)},

@@ -5,12 +5,15 @@ Rendering and routing only; every answer comes from ``qa`` (docs/CONTRACT.md).
 
 Routes: ``/`` chat, ``/embed/`` compact chat for an iframe, ``/widget.js`` the floating
 问答 button, ``/source`` one report with a span highlighted, ``POST /api/ask``,
-``GET /api/health``, ``/docs`` the API reference. Everything is served from this host:
+``GET /api/health``, ``GET/POST /api/reports`` and ``DELETE /api/reports/{id}`` the shelf,
+``/docs`` the API reference. Everything is served from this host:
 no fonts, scripts or analytics from anywhere else.
 
     security.py  origins, the CORS/framing middleware, Gradio routes that are blocked
     render.py    answers, citations and the source page as escaped HTML (pure functions)
     api.py       /api/ask and /api/health: body parsing, validation, JSON errors
+    library.py   the generation answering now, the shelf, the background rebuild and swap
+    reports.py   /api/reports: the shelf over HTTP, the admin token, the upload limit
     pages.py     /source, /widget.js, the chat's assets, /docs served offline
     chat.py      the Gradio chat and its compact /embed variant
     server.py    create_app: all of the above on one FastAPI app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any, get_type_hints
+from typing import Any, get_type_hints
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -19,14 +19,13 @@ from qa.config import TOP_K_MAX, TOP_K_MIN, valid_top_k
 from qa.errors import BadQuestion
 from qa.schema import Answer, Citation
 from qa.web.constants import EXAMPLES
+from qa.web.library import Library, NotIndexedYet, UnknownReport
 from qa.web.responses import error
-
-if TYPE_CHECKING:
-    from qa.assistant import Assistant
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 16 * 1024
+MAX_REPORTS = 1000  # ids in one question's ``reports``
 
 
 def _model(name: str, contract: type, **overrides: Any) -> type[BaseModel]:
@@ -56,6 +55,9 @@ def ask_body_schema(max_question_chars: int) -> dict[str, Any]:
         "top_k": {"type": "integer", "minimum": TOP_K_MIN, "maximum": TOP_K_MAX, "default": 3},
         "explain": {"type": "boolean", "default": False,
                     "description": "also return the trace of each answering stage"},
+        "reports": {"type": "array", "items": {"type": "string"}, "maxItems": MAX_REPORTS,
+                    "description": "ask only these reports (ids from GET /api/reports); "
+                                   "all when absent"},
     }
     return {
         "required": True,
@@ -65,8 +67,9 @@ def ask_body_schema(max_question_chars: int) -> dict[str, Any]:
         }},
     }
 ERRORS = {
-    400: {"model": ErrorOut, "description": "The body is not JSON"},
+    400: {"model": ErrorOut, "description": "The body is not JSON, or an unknown report id"},
     403: {"model": ErrorOut, "description": "Cross-origin call from an origin not allowed"},
+    409: {"model": ErrorOut, "description": "A report asked is still being indexed"},
     413: {"model": ErrorOut, "description": "The body is too large"},
     422: {"model": ErrorOut, "description": "A missing, empty or invalid field"},
     500: {"model": ErrorOut, "description": "Internal error (logged on the server)"},
@@ -90,6 +93,32 @@ async def read_json(request: Request) -> Any:
         raise ValueError("nested too deeply") from None
 
 
+def parse_reports(payload: dict[str, Any]) -> list[str] | None | str:
+    """The report ids of ``reports`` (None when absent or null), or an error message."""
+    reports = payload.get("reports")
+    if reports is None:
+        return None
+    if (not isinstance(reports, list) or not 0 < len(reports) <= MAX_REPORTS
+            or not all(isinstance(r, str) and r for r in reports)):
+        return (f"reports must be a list of 1 to {MAX_REPORTS} report ids "
+                "(GET /api/reports)（reports 必须是报告编号的列表）")
+    return reports
+
+
+def scope_of(library: Library, payload: dict[str, Any]) -> list[str] | None | Response:
+    """The cited paths of the reports a question asks (None: all), or the error response:
+    422 for a malformed list, 400 for an unknown id, 409 for a report not indexed yet."""
+    scope = parse_reports(payload)
+    if isinstance(scope, str):
+        return error(422, scope)
+    try:
+        return None if scope is None else library.resolve(scope)
+    except NotIndexedYet as exc:
+        return error(409, str(exc))
+    except UnknownReport as exc:
+        return error(400, str(exc))
+
+
 def parse_ask(payload: Any) -> tuple[str, int, bool] | str:
     """The question, top_k and explain of a request body, or an error message."""
     if not isinstance(payload, dict):
@@ -110,7 +139,7 @@ def parse_ask(payload: Any) -> tuple[str, int, bool] | str:
     return question, top_k, explain
 
 
-def add_api_routes(app: FastAPI, assistant: Assistant, stats: dict[str, Any]) -> None:
+def add_api_routes(app: FastAPI, assistant: Library, stats: dict[str, Any]) -> None:
     @app.post(
         "/api/ask",
         response_model=AnswerOut,
@@ -140,18 +169,23 @@ def add_api_routes(app: FastAPI, assistant: Assistant, stats: dict[str, Any]) ->
         if isinstance(parsed, str):
             return error(422, parsed)
         question, top_k, explain = parsed
+        docs = scope_of(assistant, payload)
+        if isinstance(docs, Response):
+            return docs
         try:
             if not explain:
-                answer = await run_in_threadpool(assistant.ask, question, top_k=top_k)
+                answer = await run_in_threadpool(assistant.ask, question, top_k=top_k,
+                                                 reports=docs)
                 return JSONResponse(answer.to_dict())
-            answer, trace = await run_in_threadpool(assistant.ask_traced, question, top_k)
+            answer, trace = await run_in_threadpool(assistant.ask_traced, question, top_k,
+                                                    "hybrid", docs)
         except BadQuestion as exc:
             return error(422, str(exc))
         return JSONResponse({**answer.to_dict(), "trace": trace.to_dict()})
 
     @app.get("/api/health", tags=["qa"], summary="200 once the index is loaded")
     async def api_health() -> dict[str, Any]:
-        return {"status": "ok", **stats}
+        return {"status": "ok", **assistant.stats()}
 
     # Without this the chat mounted at "/" would answer other /api paths with its own 404.
     @app.api_route(
@@ -160,6 +194,6 @@ def add_api_routes(app: FastAPI, assistant: Assistant, stats: dict[str, Any]) ->
         include_in_schema=False,
     )
     async def api_other(rest: str) -> JSONResponse:
-        if rest in ("ask", "health"):
+        if rest in ("ask", "health", "reports") or rest.startswith("reports/"):
             return error(405, "method not allowed")
         return error(404, "not found")

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 from fastapi import FastAPI
 
-from qa.errors import BadQuestion
+from qa.errors import BadQuestion, UsageError
 from qa.web.constants import STATIC
-from qa.web.render import esc, render_answer, render_error, render_question
+from qa.web.render import esc, label_citations, render_answer, render_error, render_question
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant
@@ -84,22 +84,39 @@ def _input_row(compact: bool, max_chars: int) -> tuple[gr.Textbox, gr.Button, gr
     return box, send, reset
 
 
+def _scope_box() -> gr.Textbox:
+    """The report the chat asks (an id of GET /api/reports, "" for all): set by the shelf
+    panel of chat.js (只问这份报告) or by the widget's data-report; never shown."""
+    return gr.Textbox(value="", show_label=False, container=False, max_length=200,
+                      elem_id="qa-scope", elem_classes=["qa-hidden"])
+
+
+def scoped_reply(assistant: Any, question: str, scope: Any, clip: int) -> str:
+    """The reply to ``question`` from the report ``scope`` names (all when empty), its
+    citations labelled with their reports' titles."""
+    report_id = scope.strip() if isinstance(scope, str) else ""
+    try:
+        docs = assistant.resolve([report_id]) if report_id else None
+        answer = assistant.ask(question, reports=docs).to_dict()
+        return render_answer(label_citations(answer, assistant.entries()), clip=clip)
+    except (BadQuestion, UsageError) as exc:
+        return render_error(str(exc))
+    except Exception:
+        log.exception("chat turn failed for a %d-character question", len(question))
+        return render_error("出错了，请稍后再试。/ Internal error, please try again.")
+
+
 def build_chat(
     assistant: Assistant, *, compact: bool, examples: Sequence[str], stats: dict[str, Any]
 ) -> gr.Blocks:
     """The chat UI; ``compact`` is the /embed variant (no header, fills its iframe)."""
 
-    def turn(question: Any, history: list[dict[str, str]] | None) -> tuple[Any, Any, Any]:
+    def turn(question: Any, history: list[dict[str, str]] | None,
+             scope: Any = "") -> tuple[Any, Any, Any]:
         history = list(history or [])
         if not isinstance(question, str) or not question.strip():
             return gr.skip(), gr.skip(), gr.skip()
-        try:
-            reply = render_answer(assistant.ask(question).to_dict(), clip=60 if compact else 0)
-        except BadQuestion as exc:
-            reply = render_error(str(exc))
-        except Exception:
-            log.exception("chat turn failed for a %d-character question", len(question))
-            reply = render_error("出错了，请稍后再试。/ Internal error, please try again.")
+        reply = scoped_reply(assistant, question, scope, 60 if compact else 0)
         history += [
             {"role": "user", "content": render_question(question)},
             {"role": "assistant", "content": reply},
@@ -107,9 +124,10 @@ def build_chat(
         history = history[-2 * MAX_TURNS :]
         return history, history, ""
 
-    def example(history: list[dict[str, str]] | None, evt: gr.SelectData) -> tuple[Any, ...]:
+    def example(history: list[dict[str, str]] | None, scope: Any,
+                evt: gr.SelectData) -> tuple[Any, ...]:
         value = evt.value if isinstance(evt.value, dict) else {}
-        return turn(value.get("text", ""), history)
+        return turn(value.get("text", ""), history, scope)
 
     def clear() -> tuple[list, list, str]:
         return [], [], ""
@@ -131,11 +149,12 @@ def build_chat(
             _header(stats)
         chatbot = _chatbot(compact, examples)
         box, send, reset = _input_row(compact, assistant.settings.max_question_chars)
+        scope = _scope_box()
 
         outputs = [chatbot, history, box]
-        box.submit(turn, [box, history], outputs, api_name="chat")
-        send.click(turn, [box, history], outputs, api_visibility="private")
-        chatbot.example_select(example, [history], outputs, api_visibility="private")
+        box.submit(turn, [box, history, scope], outputs, api_name="chat")
+        send.click(turn, [box, history, scope], outputs, api_visibility="private")
+        chatbot.example_select(example, [history, scope], outputs, api_visibility="private")
         reset.click(clear, None, outputs, api_name="clear")
         # The chat's own 🗑 button empties the chat in the browser at once; the server only
         # forgets the history. It leaves the question box alone: resetting it too would

@@ -108,6 +108,29 @@ def source_href(doc: str, start: int, end: int) -> str:
     return f"/source?doc={quote(doc, safe='')}&start={int(start)}&end={int(end)}#hit"
 
 
+def label_citations(answer: dict[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """``answer`` with each citation given its report's ``title`` and ``report`` id from the
+    shelf's ``entries`` (for display: the answer object itself stays as the contract says)."""
+    by_doc = {e.get("doc"): e for e in entries if e.get("doc")}
+    cites = []
+    for cit in answer.get("citations") or []:
+        entry = by_doc.get(cit.get("doc"), {})
+        cites.append({**cit, "title": entry.get("title", ""), "report": entry.get("id", "")})
+    return {**answer, "citations": cites}
+
+
+def where_cited(cit: dict[str, Any]) -> str:
+    """The citation's report (its title when the shelf knows it, and its path) and, for a
+    PDF, its page (for Word, its paragraph); as HTML."""
+    title = cit.get("title") or ""
+    title_html = f'<span class="qa-report">{esc(title)}</span>' if title else ""
+    if cit.get("page"):
+        title_html += f'<span class="qa-page">第 {int(cit["page"])} 页</span>'
+    elif cit.get("paragraph"):
+        title_html += f'<span class="qa-page">第 {int(cit["paragraph"])} 段</span>'
+    return f'{title_html}<span class="qa-doc">{esc(cit.get("doc", ""))}</span>'
+
+
 def render_citation(n: int, cit: dict[str, Any], found: bool, clip: int = 0) -> str:
     context = cit.get("context", "")
     rel = int(cit.get("start", 0)) - int(cit.get("context_start", 0))
@@ -119,7 +142,7 @@ def render_citation(n: int, cit: dict[str, Any], found: bool, clip: int = 0) -> 
         '<div class="qa-cite">'
         f'<div class="qa-cite-head"><span class="qa-cite-n">[{n}]</span>{section_html}</div>'
         f'<div class="qa-context">{body}</div>'
-        f'<div class="qa-cite-foot"><span class="qa-doc">{esc(doc)}</span>'
+        f'<div class="qa-cite-foot">{where_cited(cit)}'
         f'<span class="qa-score">相关度 {float(cit.get("score", 0)):.2f}</span>'
         f'<a class="qa-open-source" href="{esc(source_href(doc, cit["start"], cit["end"]))}"'
         f' target="_blank" rel="noopener">查看原文</a></div></div>'

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from qa.errors import QAError
 from qa.web.constants import EXAMPLES
+from qa.web.library import Library, rebuild_from
 from qa.web.security import parse_origins
 from qa.web.server import create_app
 
@@ -69,12 +70,15 @@ def _announce(url: str, origins: Sequence[str], stats: dict, began: float, loade
         {"u": url},
     )
     log.info("framing and CORS allowed for: %s", ", ".join(origins) or "this origin only")
+    log.info("shelf: %s", "uploads and removals with the admin token"
+             if os.environ.get("QA_ADMIN_TOKEN") else "read-only (no QA_ADMIN_TOKEN)")
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "qa serve") -> int:
     """``qa serve`` / ``python app.py``: load the assistant once, then serve until interrupted.
 
-    Flags win over the environment (QA_HOST, QA_PORT, QA_ALLOWED_ORIGINS)."""
+    Flags win over the environment (QA_HOST, QA_PORT, QA_ALLOWED_ORIGINS). QA_ADMIN_TOKEN
+    opens the shelf to uploads and removals (read-only without)."""
     args = _arguments(argv, prog)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     log.setLevel(logging.INFO)
@@ -95,13 +99,16 @@ def main(argv: Sequence[str] | None = None, prog: str = "qa serve") -> int:
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 1)
     loaded = time.perf_counter() - began
+    library = Library(assistant, Path(args.source), rebuild_from(Path(args.source),
+                                                                 Path(args.index)))
     # The example questions are about the bundled report: offer them only when serving it.
     default_source = Path(args.source).resolve() == (Path.cwd() / "seeds").resolve()
     app = create_app(
-        assistant,
+        library,
         origins,
         examples=EXAMPLES if default_source else (),
         blocked_paths=[args.index, args.source],
+        admin_token=os.environ.get("QA_ADMIN_TOKEN") or None,
     )
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     _announce(f"http://{shown}:{args.port}/", origins, assistant.stats(), began, loaded)

@@ -4,7 +4,8 @@
  *   <script src="https://qa.example.com/widget.js" defer></script>
  *
  * Optional attributes on that tag: data-label (button text, default 问答),
- * data-title (panel title, default 报告问答), data-position="left" (default right).
+ * data-title (panel title, default 报告问答), data-position="left" (default right),
+ * data-report (a report id from /api/reports: the chat asks only that report).
  * The page's origin must be in the server's --allowed-origins list, or the browser
  * refuses to show the chat inside the panel. No dependencies, nothing loaded from
  * anywhere but the server this script came from.
@@ -16,7 +17,8 @@
   window.__qaWidget = true;
 
   var base = new URL(script.src, window.location.href);
-  var embedUrl = base.origin + "/embed/";
+  var report = script.getAttribute("data-report") || "";
+  var embedUrl = base.origin + "/embed/" + (report ? "?report=" + encodeURIComponent(report) : "");
   var label = script.getAttribute("data-label") || "问答";
   var title = script.getAttribute("data-title") || "报告问答";
   var side = script.getAttribute("data-position") === "left" ? "left" : "right";
