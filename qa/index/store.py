@@ -118,51 +118,13 @@ def save_index(index: Index, index_dir: Path, source: Path, settings: Settings,
     tmp = index_dir / f".tmp-{generation}"
     try:
         tmp.mkdir(parents=True)
-        rel_of = {r.path: r.rel for r in index.reports.values()}
-        hashes = index.hashes or [content_hash(index.model, dense_text(c)) for c in index.chunks]
-        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
-            for c, digest in zip(index.chunks, hashes):
-                f.write(json.dumps({
-                    "id": c.id, "doc": rel_of[c.doc], "start": c.start, "end": c.end,
-                    "section": c.section, "kind": c.kind,
-                    "hash": digest,
-                }, ensure_ascii=False) + "\n")
-        index.bm25.save(tmp)
-        index.vector_index.save_with(tmp, index.vectors)
-        if index.spans is not None:
-            index.spans.save(tmp)
-        _write_json(tmp / CONVERSIONS, {r.sha256: converted_to_json(r.converted)
-                                        for r in index.reports.values() if r.converted})
-        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
-        for p in tmp.iterdir():
-            with open(p, "rb") as f:
-                os.fsync(f.fileno())
+        files = _write_generation(index, tmp)
         final = index_dir / generation
         os.rename(tmp, final)
         _fsync_dir(index_dir)
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "generation": generation,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "settings": settings.index_fingerprint(),
-            "model": index.model,
-            "dim": int(index.vectors.shape[1]) if index.vectors.ndim == 2 else 0,
-            "vector_index": index.vector_index.kind,
-            "tokenizer": {"name": "jieba+numbers", "jieba": _jieba_version(),
-                          "char_ngram": settings.char_ngram},
-            # before the build read the folder: a report added meanwhile stays new
-            "sources": source_listing(source) if listing is None else listing,
-            "indexed": {r.rel: r.encoding for r in index.reports.values()},
-            "years": {r.rel: index.years[r.path] for r in index.reports.values()
-                      if index.years.get(r.path)},
-            "notices": index.notices,
-            "files": files,
-            "span_index": index.spans is not None,
-            "counts": {"documents": len(index.reports), "paragraphs": len(index.chunks),
-                       "terms": len(index.bm25.vocab),
-                       "spans": len(index.spans.vectors) if index.spans is not None else 0},
-            "timings": {k: round(v, 3) for k, v in index.timings.items()},
-        }
+        # the listing taken before the build read the folder: a report added meanwhile stays new
+        sources = source_listing(source) if listing is None else listing
+        manifest = _manifest(index, settings, generation, files, sources)
         manifest_tmp = index_dir / f".{MANIFEST}.{generation}"
         _write_json(manifest_tmp, manifest)
         with open(manifest_tmp, "rb") as f:
@@ -173,6 +135,56 @@ def save_index(index: Index, index_dir: Path, source: Path, settings: Settings,
         shutil.rmtree(tmp, ignore_errors=True)
         raise IndexStoreError(f"cannot write the index folder {index_dir} ({exc.strerror})") from None
     _remove_old_generations(index_dir, keep=generation)
+
+
+def _write_generation(index: Index, folder: Path) -> dict[str, str]:
+    """Each part of ``index`` into ``folder``, synced; returns each file's sha256."""
+    rel_of = {r.path: r.rel for r in index.reports.values()}
+    hashes = index.hashes or [content_hash(index.model, dense_text(c)) for c in index.chunks]
+    with open(folder / "chunks.jsonl", "w", encoding="utf-8") as f:
+        for c, digest in zip(index.chunks, hashes):
+            f.write(json.dumps({
+                "id": c.id, "doc": rel_of[c.doc], "start": c.start, "end": c.end,
+                "section": c.section, "kind": c.kind,
+                "hash": digest,
+            }, ensure_ascii=False) + "\n")
+    index.bm25.save(folder)
+    index.vector_index.save_with(folder, index.vectors)
+    if index.spans is not None:
+        index.spans.save(folder)
+    _write_json(folder / CONVERSIONS, {r.sha256: converted_to_json(r.converted)
+                                       for r in index.reports.values() if r.converted})
+    files = {p.name: sha256_file(p) for p in sorted(folder.iterdir())}
+    for p in folder.iterdir():
+        with open(p, "rb") as f:
+            os.fsync(f.fileno())
+    return files
+
+
+def _manifest(index: Index, settings: Settings, generation: str, files: dict[str, str],
+              sources: dict[str, str]) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "generation": generation,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "settings": settings.index_fingerprint(),
+        "model": index.model,
+        "dim": int(index.vectors.shape[1]) if index.vectors.ndim == 2 else 0,
+        "vector_index": index.vector_index.kind,
+        "tokenizer": {"name": "jieba+numbers", "jieba": _jieba_version(),
+                      "char_ngram": settings.char_ngram},
+        "sources": sources,
+        "indexed": {r.rel: r.encoding for r in index.reports.values()},
+        "years": {r.rel: index.years[r.path] for r in index.reports.values()
+                  if index.years.get(r.path)},
+        "notices": index.notices,
+        "files": files,
+        "span_index": index.spans is not None,
+        "counts": {"documents": len(index.reports), "paragraphs": len(index.chunks),
+                   "terms": len(index.bm25.vocab),
+                   "spans": len(index.spans.vectors) if index.spans is not None else 0},
+        "timings": {k: round(v, 3) for k, v in index.timings.items()},
+    }
 
 
 def _remove_old_generations(index_dir: Path, keep: str) -> None:
