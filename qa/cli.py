@@ -74,7 +74,11 @@ def _print_human(answer: dict[str, Any]) -> None:
     if answer["found"]:
         print(f"答案：{answer['answer']}    （置信度 {answer['confidence']:.2f}）")
     else:
-        print(f"报告中没有找到答案。（置信度 {answer['confidence']:.2f}）最接近的段落：")
+        print(f"报告中没有找到答案。（置信度 {answer['confidence']:.2f}）")
+        if answer.get("reason"):
+            print(f"原因：{answer['reason']}")
+        if answer["citations"]:
+            print("最接近的段落：")
     for i, c in enumerate(answer["citations"], 1):
         ctx, a = c["context"], c["start"] - c["context_start"]
         marked = ctx[:a] + "【" + c["text"] + "】" + ctx[a + len(c["text"]):]
