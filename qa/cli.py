@@ -56,6 +56,8 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", dest="json_out", help="write metrics and per-question rows here")
     e.add_argument("--plot", help="write a PNG chart of the three modes here")
     e.add_argument("--floors", help="fail (exit 1) when hybrid is below these floors (JSON)")
+    e.add_argument("--reliability", help="write a PNG reliability chart (confidence vs "
+                                         "accuracy, hybrid) here")
     e.add_argument("--mode", choices=["all", "hybrid", "bm25", "dense"], default="all")
     bench = sub.add_parser("bench", help="speed and scale benchmark on generated corpora")
     _common(bench)
