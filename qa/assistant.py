@@ -94,10 +94,8 @@ class Assistant:
                 "span_index": self.index.spans is not None, "notices": self.notices}
 
     def warm_up(self) -> None:
-        """Build now, not on the first question, what a small corpus builds: its pinyin and
-        what grounding needs of it (qa/answer/grounding.py)."""
-        self.judge.romanized()
-        self.judge.corpus()
+        """Build now, not on the first question, what a small corpus builds (Judge.warm_up)."""
+        self.judge.warm_up()
 
 
 def load_assistant(source: str | Path = "seeds", index: str | Path = "index",

@@ -6,12 +6,14 @@ from __future__ import annotations
 import pytest
 
 from qa.answer.grounding import (
+    LIMIT_KINDS,
     QUESTION_WORDS,
     GroundingCorpus,
     KeyTerm,
     decisive_missing,
     grounding,
     key_terms,
+    missing_idf,
     missing_reason,
 )
 from qa.answer.judge import Judge, low_confidence
@@ -63,8 +65,10 @@ def test_missing_entity_gives_reason_naming_it() -> None:
     assert "赤颈鸫" in texts(g.missing_terms)
     assert g.reason == "报告中没有提到“赤颈鸫”"
     assert g.missing_share > 0.5
-    assert texts(decisive_missing(g, 12.0, 99.0)) >= {"赤颈鸫"}
-    assert decisive_missing(g, 99.0, 99.0) == ()  # limits of 99: the rule is off
+    assert texts(decisive_missing(g, dict.fromkeys(LIMIT_KINDS, 12.0))) >= {"赤颈鸫"}
+    assert decisive_missing(g, dict.fromkeys(LIMIT_KINDS, 99.0)) == ()
+    assert decisive_missing(g, {}) == ()  # a kind without a limit never refuses
+    assert missing_idf(g)[g.missing_terms[0].kind] == g.missing_terms[0].weight
 
 
 def test_present_entity_is_covered() -> None:
@@ -80,7 +84,7 @@ def test_term_in_corpus_but_not_in_cited_paragraph_is_ungrounded() -> None:
     assert "蓝莓" in texts(g.ungrounded_terms)
     assert g.missing_terms == ()
     assert g.coverage < 0.5
-    assert decisive_missing(g, 0.0, 0.0) == ()  # in the corpus: never refused outright
+    assert decisive_missing(g, dict.fromkeys(LIMIT_KINDS, 0.0)) == ()  # in the corpus
     assert g.reason == "引用的段落没有提到“蓝莓”"
 
 
@@ -176,8 +180,14 @@ def test_limits_of_99_turn_the_refusal_off(assistant) -> None:
     from qa.assistant import Assistant
 
     loose = Assistant(assistant.index, assistant.encoder,
-                      replace(assistant.settings, missing_name_limit=99.0,
-                              missing_noun_limit=99.0, threshold=0.0))
+                      replace(assistant.settings, missing_limits={}, threshold=0.0))
     answer, trace = loose.ask_traced("基氏软汉鱼体长是多少？")
     assert answer.found  # at threshold 0 and no refusal, even this gets an answer
-    assert "decisive_missing" not in trace.verdict.features
+    assert "refused" not in trace.verdict.features
+    strict = Assistant(assistant.index, assistant.encoder,
+                       replace(assistant.settings, missing_limits={"unknown": 10.0},
+                               threshold=0.0))
+    answer, trace = strict.ask_traced("基氏软汉鱼体长是多少？")
+    assert not answer.found and answer.confidence == 0.0
+    assert trace.verdict.features["refused"] == 1.0
+    assert answer.reason == "报告中没有提到“基氏软汉鱼”"

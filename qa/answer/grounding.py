@@ -397,22 +397,31 @@ def grounding(question_terms: Iterable[KeyTerm], corpus: GroundingCorpus,
 NAMED_KINDS = ("name", "unknown", "number")
 
 
-def decisive_missing(g: Grounding, name_limit: float, noun_limit: float
-                     ) -> tuple[KeyTerm, ...]:
-    """The missing terms weighty enough to refuse on: a name (or number) at least
-    ``name_limit`` informative, a common noun at least ``noun_limit`` (general idf; the
-    limits are fitted by `qa tune confidence`). Empty when none is."""
-    out = []
+#: the kinds of missing term a refusal limit can be fitted for (``missing_idf``).
+LIMIT_KINDS = ("name", "number", "unknown", "noun", "word")
+
+
+def missing_idf(g: Grounding) -> dict[str, float]:
+    """Per kind of term (``LIMIT_KINDS``), the general idf of the weightiest one that no
+    report holds (0: none missing)."""
+    out = dict.fromkeys(LIMIT_KINDS, 0.0)
     for t in g.missing_terms:
-        limit = name_limit if t.kind in NAMED_KINDS else noun_limit if t.kind == "noun" else None
-        if limit is not None and t.weight >= limit:
-            out.append(t)
-    return tuple(out)
+        if t.kind in out:
+            out[t.kind] = max(out[t.kind], t.weight)
+    return out
 
 
-def missing_reason(terms: tuple[KeyTerm, ...]) -> str:
-    """报告中没有提到“紫冠雉”: the most telling of ``terms`` (see ``_phrase``)."""
-    return f"报告中没有提到“{_phrase(terms)}”"
+def decisive_missing(g: Grounding, limits: Mapping[str, float]) -> tuple[KeyTerm, ...]:
+    """The missing terms weighty enough to refuse on: a term of a kind at least
+    ``limits[kind]`` informative (general idf; fitted by `qa tune confidence`; a kind
+    without a limit never refuses). Empty when none is."""
+    return tuple(t for t in g.missing_terms if t.weight >= limits.get(t.kind, 99.0))
+
+
+def missing_reason(terms: tuple[KeyTerm, ...], pool: tuple[KeyTerm, ...] = ()) -> str:
+    """报告中没有提到“紫冠雉”: the most telling of ``terms``, joined with the names of
+    ``pool`` (all the missing terms) right next to it (see ``_phrase``)."""
+    return f"报告中没有提到“{_phrase(terms, pool)}”"
 
 
 @functools.lru_cache(maxsize=2048)
@@ -421,14 +430,14 @@ def cached_key_terms(question: str) -> tuple[KeyTerm, ...]:
     return key_terms(question)
 
 
-def _phrase(terms: tuple[KeyTerm, ...]) -> str:
+def _phrase(terms: tuple[KeyTerm, ...], pool: tuple[KeyTerm, ...] = ()) -> str:
     """The most important of ``terms`` for a reason — a name, then a noun, then the
     weightiest — joined with the names right next to it in the question (波旁 + 尼克 →
     波旁尼克)."""
     top = max(terms, key=lambda t: (t.kind in NAMED_KINDS, t.kind == "noun", t.weight))
     if top.at < 0 or top.kind not in NAMED_KINDS:
         return top.text
-    names = [t for t in terms if t.at >= 0 and t.kind in NAMED_KINDS]
+    names = [t for t in (*terms, *pool) if t.at >= 0 and t.kind in NAMED_KINDS]
     starts = {t.at: t for t in names}
     ends = {t.at + len(t.text): t for t in names}
     first = last = top

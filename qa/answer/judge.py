@@ -71,6 +71,20 @@ class Verdict:
                 "features": {k: round(v, 4) for k, v in self.features.items()}}
 
 
+def refusal(g: grounding.Grounding, features: dict[str, float],
+            limits: dict[str, float]) -> str | None:
+    """The reason to refuse whatever the confidence, or None: a term of the question no
+    report holds, of a kind and weight past its fitted limit (qa/answer/grounding.py), or a
+    place or Latin name no report mentions (evidence ``missing_name``) when the limit
+    ``place`` is at most 1."""
+    decisive = grounding.decisive_missing(g, limits)
+    if decisive:
+        return grounding.missing_reason(decisive, g.missing_terms)
+    if features.get("missing_name", 0.0) >= limits.get("place", 99.0):
+        return g.reason if g.missing_terms else "报告中没有提到问题里的地名"
+    return None
+
+
 def low_confidence(confidence: float) -> str:
     """The reason when nothing more specific is known."""
     return f"报告中没有找到足够可靠的答案（置信度 {confidence:.2f}）"
@@ -103,16 +117,12 @@ class Judge:
         g = self.ground(question, best[0], year)
         features["ground_cov"] = g.partial_coverage()
         features["ground_missing"] = g.missing_share
-        # not weighed by the model: what `qa tune confidence` fits the limits below on
-        features["missing_name_idf"] = max((t.weight for t in g.missing_terms
-                                            if t.kind in grounding.NAMED_KINDS), default=0.0)
-        features["missing_noun_idf"] = max((t.weight for t in g.missing_terms
-                                            if t.kind == "noun"), default=0.0)
-        decisive = grounding.decisive_missing(g, self.settings.missing_name_limit,
-                                              self.settings.missing_noun_limit)
-        if decisive:
-            features["decisive_missing"] = 1.0
-            return Verdict(0.0, False, features, grounding.missing_reason(decisive))
+        # not weighed by the model: what `qa tune confidence` fits the refusal limits on
+        features.update({f"missing_{k}_idf": v for k, v in grounding.missing_idf(g).items()})
+        reason = refusal(g, features, self.settings.missing_limits)
+        if reason:
+            features["refused"] = 1.0
+            return Verdict(0.0, False, features, reason)
         confidence = logistic(features, self.settings.confidence_weights)
         found = confidence >= self.settings.threshold
         return Verdict(confidence, found, features,
@@ -133,6 +143,11 @@ class Judge:
                      for c in self.index.chunks)
             return grounding.GroundingCorpus.from_bm25(self.index.bm25, texts)
         return self._once("grounding", build)
+
+    def warm_up(self) -> None:
+        """Build what the first question would: the reports' pinyin and grounding corpus."""
+        self.romanized()
+        self.corpus()
 
     def romanized(self) -> RomanizedCorpus | None:
         """The reports in pinyin (about a second per 60,000 characters), built once, for a

@@ -10,9 +10,10 @@ questions (eval/external) asked of the bundled report (to abstain) and asked of 
 their passages (open mode, to answer; the folder and its index live in ``--work``, built on
 the first run). Then, in this order:
 
-1. the grounding limits: the lowest general-idf limits for a key name and a common noun
-   missing from every report that refuse (confidence 0) at most ``--max-hard`` of the
-   answerable questions of any set;
+1. the refusal limits: per kind of term (name, number, unknown run, noun, word, and a
+   place name), the lowest general idf of a question's term missing from every report
+   that refuses (confidence 0) at most ``--max-hard`` of the answerable questions of any
+   set;
 2. the logistic weights (classes weighted equally, each set equally within its class);
 3. the threshold that abstains on the most unanswerable questions while abstaining on at
    most ``--max-false-abstention`` of the own answerable and ``--max-open-abstention`` of
@@ -26,6 +27,7 @@ after the extractor changes: the features depend on the span chosen.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,8 +35,10 @@ from typing import Any
 
 import numpy as np
 
+from qa.answer.grounding import LIMIT_KINDS
 from qa.answer.judge import logistic, model_for
 from qa.assistant import Assistant, load_assistant
+from qa.atomic import write_text_atomically
 from qa.evaluation import abstention_sets as sets
 from qa.evaluation.evalset import EvalItem, load_eval_set
 from qa.models import load_model, save_model
@@ -66,30 +70,33 @@ def sample_weights(groups: Sequence[str], labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def decisive(f: dict[str, float], limits: tuple[float, float]) -> bool:
-    """Would the judge refuse outright under ``limits`` (name, noun)?"""
-    return (f.get("missing_name_idf", 0.0) >= limits[0]
-            or f.get("missing_noun_idf", 0.0) >= limits[1])
+def decisive(f: dict[str, float], limits: dict[str, float]) -> bool:
+    """Would the judge refuse outright under ``limits`` (qa/answer/judge.py ``refusal``)?"""
+    return (any(f.get(f"missing_{k}_idf", 0.0) >= limits.get(k, 99.0) for k in LIMIT_KINDS)
+            or f.get("missing_name", 0.0) >= limits.get("place", 99.0))
 
 
-def choose_limits(rows: list[dict[str, Any]], max_hard: float) -> tuple[float, float]:
-    """The lowest (name, noun) limits refusing at most ``max_hard`` of every answerable set,
-    most unanswerable questions refused first."""
-    answerable = [g for g in {r["group"] for r in rows if r["label"]}]
-    best: tuple[float, tuple[float, float]] = (-1.0, (99.0, 99.0))
-    for name in LIMITS:
-        for noun in LIMITS:
-            limits = (name, noun)
-            if any(_share([r for r in rows if r["group"] == g], limits) > max_hard
+#: the order limits are chosen in: the surest signs first (a number no report names).
+LIMIT_ORDER = ("number", "place", "name", "noun", "word", "unknown")
+
+
+def choose_limits(rows: list[dict[str, Any]], max_hard: float) -> dict[str, float]:
+    """Per kind of missing term (``LIMIT_ORDER``), the lowest limit such that all the
+    limits so far together refuse at most ``max_hard`` of every answerable set (``place``
+    is on, 1.0, or off, 99)."""
+    answerable = sorted({r["group"] for r in rows if r["label"]})
+    limits: dict[str, float] = {}
+    for kind in LIMIT_ORDER:
+        for limit in ((1.0, 99.0) if kind == "place" else LIMITS):
+            trial = {**limits, kind: limit}
+            if all(_share([r for r in rows if r["group"] == g], trial) <= max_hard
                    for g in answerable):
-                continue
-            caught = _share([r for r in rows if not r["label"]], limits)
-            if caught > best[0] + 1e-9:
-                best = (caught, limits)
-    return best[1]
+                limits = trial
+                break
+    return limits
 
 
-def _share(rows: list[dict[str, Any]], limits: tuple[float, float]) -> float:
+def _share(rows: list[dict[str, Any]], limits: dict[str, float]) -> float:
     return sum(decisive(r["features"], limits) for r in rows) / max(1, len(rows))
 
 
@@ -114,7 +121,7 @@ def fit_weights(rows: list[dict[str, Any]], shipped: dict[str, dict[str, float]]
     return weights
 
 
-def confidences(rows: list[dict[str, Any]], weights: dict, limits: tuple[float, float]
+def confidences(rows: list[dict[str, Any]], weights: dict, limits: dict[str, float]
                 ) -> list[float]:
     """What the judge would say of each row under ``weights`` and ``limits``."""
     return [0.0 if r["features"].get("n_terms", 0) == 0 or decisive(r["features"], limits)
@@ -160,12 +167,14 @@ def rates(rows: list[dict[str, Any]], conf: list[float], t: float) -> dict[str, 
 
 def features_of(assistant: Assistant, items: list[EvalItem], group: str | None = None
                 ) -> list[dict[str, Any]]:
-    """One row per question: its features, label (1: answerable) and set."""
+    """One row per question: its features, label (1: answerable), set, question and the
+    shipped judge's reason."""
     rows = []
     for item in items:
         verdict = assistant.ask_traced(item.question)[1].verdict
         rows.append({"features": verdict.features, "label": 1.0 if item.answers else 0.0,
-                     "group": group or _group(item)})
+                     "group": group or _group(item), "question": item.question,
+                     "reason": verdict.reason})
     return rows
 
 
@@ -199,14 +208,15 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--work", default=".tune", help="where the public passages are indexed")
     ap.add_argument("--source", default="seeds")
     ap.add_argument("--index", default="index")
-    ap.add_argument("--max-false-abstention", type=float, default=0.02,
+    ap.add_argument("--max-false-abstention", type=float, default=0.01,
                     help="share of the own answerable questions that may be abstained on")
     ap.add_argument("--max-open-abstention", type=float, default=0.05,
                     help="the same for the open-mode public questions")
-    ap.add_argument("--max-hard", type=float, default=0.005,
-                    help="share of any answerable set the grounding limits may refuse")
+    ap.add_argument("--max-hard", type=float, default=0.01,
+                    help="share of any answerable set the refusal limits may refuse together")
     ap.add_argument("--l2", type=float, default=0.002, help="L2 penalty of the fit")
     ap.add_argument("--test", action="store_true", help="also print the test parts' rates")
+    ap.add_argument("--rows", help="also write every question's features (JSON lines) here")
     ap.add_argument("--dry-run", action="store_true", help="print, do not write the model")
     return ap.parse_args(argv)
 
@@ -215,13 +225,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     bundled = load_assistant(args.source, args.index)
     rows = collect(args, "fit", bundled)
+    if args.rows:
+        write_text_atomically(args.rows, "".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                                 for r in rows))
     limits = choose_limits(rows, args.max_hard)
     weights = fit_weights(rows, bundled.settings.confidence_weights, args.l2)
     conf = confidences(rows, weights, limits)
     caps = {"own:answerable": args.max_false_abstention}
     caps.update({f"open:{n}": args.max_open_abstention for n in sets.PUBLIC})
     threshold = choose_threshold(rows, conf, caps)
-    print(f"limits (name, noun): {limits}; threshold {threshold:.3f}")
+    print(f"refusal limits: {limits}; threshold {threshold:.3f}")
+    print("refused:", {g: round(_share([r for r in rows if r["group"] == g], limits), 3)
+                       for g in dict.fromkeys(r["group"] for r in rows)})
     print("fit:", rates(rows, conf, threshold))
     if args.test:
         test = collect(args, "test", bundled)
@@ -229,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.dry_run:
         model = load_model("confidence")
         model.update(weights=weights, threshold=round(threshold, 3),
-                     grounding={"max_missing_name": limits[0], "max_missing_noun": limits[1]},
+                     refusal_limits=limits,
                      fitted_on=fitted_on(args, rows),
                      fitted_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         print(f"wrote {save_model('confidence', model)}")
