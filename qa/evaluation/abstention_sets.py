@@ -48,7 +48,7 @@ def passages(set_name: str, part: str, root: Path = Path(".")) -> list[Passage]:
         for p, para in enumerate(article["paragraphs"]):
             qs = tuple(EvalItem(q["id"], q["question"],
                                 tuple(dict.fromkeys(x["text"] for x in q["answers"] if x["text"])),
-                                "", set_name) for q in para["qas"])
+                                "", set_name) for q in para["qas"] if q["question"].strip())
             out.append(Passage(f"{set_name}-{a:04d}-{p:02d}", article["title"],
                                para["context"], qs))
     return out

@@ -129,19 +129,24 @@ def confidences(rows: list[dict[str, Any]], weights: dict, limits: dict[str, flo
 
 
 def choose_threshold(rows: list[dict[str, Any]], conf: list[float],
-                     caps: dict[str, float]) -> float:
-    """Most unanswerable abstentions with each answerable set within its cap (``caps``:
-    group → the share of it that may be abstained on; other groups: the first cap). Of
-    equally good thresholds the middle one."""
+                     caps: dict[str, float], floors: dict[str, float] | None = None) -> float:
+    """The most abstentions (the mean over the unanswerable sets, each counted equally) with
+    each answerable set within its cap (``caps``: group → the share of it that may be
+    abstained on; other groups: the first cap) and each unanswerable set in ``floors``
+    abstained on at least that much. Of equally good thresholds the middle one."""
     cuts = sorted({0.0, *conf, 1.0})
     cuts = [(a + b) / 2 for a, b in zip(cuts, cuts[1:])]
     default = next(iter(caps.values()))
     answerable = {r["group"] for r in rows if r["label"]}
+    unanswerable = sorted({r["group"] for r in rows if not r["label"]})
     scored = []
     for t in cuts:
         if any(_abstained(rows, conf, t, g) > caps.get(g, default) for g in answerable):
             continue
-        scored.append((round(_abstained(rows, conf, t, None), 9), t))
+        if any(_abstained(rows, conf, t, g) < v for g, v in (floors or {}).items()):
+            continue
+        mean = sum(_abstained(rows, conf, t, g) for g in unanswerable) / len(unanswerable)
+        scored.append((round(mean, 9), t))
     if not scored:
         return 0.0
     best = max(s for s, _ in scored)
@@ -210,8 +215,13 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--index", default="index")
     ap.add_argument("--max-false-abstention", type=float, default=0.01,
                     help="share of the own answerable questions that may be abstained on")
-    ap.add_argument("--max-open-abstention", type=float, default=0.05,
+    ap.add_argument("--max-open-abstention", type=float, default=0.25,
                     help="the same for the open-mode public questions")
+    ap.add_argument("--min-own-abstention", type=float, default=0.94,
+                    help="share of the own unanswerable questions that must be abstained on")
+    ap.add_argument("--keep-weights", action="store_true",
+                    help="keep the shipped logistic weights; fit the refusal limits and the "
+                         "threshold only")
     ap.add_argument("--max-hard", type=float, default=0.01,
                     help="share of any answerable set the refusal limits may refuse together")
     ap.add_argument("--l2", type=float, default=0.002, help="L2 penalty of the fit")
@@ -229,11 +239,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_text_atomically(args.rows, "".join(json.dumps(r, ensure_ascii=False) + "\n"
                                                  for r in rows))
     limits = choose_limits(rows, args.max_hard)
-    weights = fit_weights(rows, bundled.settings.confidence_weights, args.l2)
+    shipped = bundled.settings.confidence_weights
+    weights = shipped if args.keep_weights else fit_weights(rows, shipped, args.l2)
     conf = confidences(rows, weights, limits)
     caps = {"own:answerable": args.max_false_abstention}
     caps.update({f"open:{n}": args.max_open_abstention for n in sets.PUBLIC})
-    threshold = choose_threshold(rows, conf, caps)
+    threshold = choose_threshold(rows, conf, caps,
+                                 {"own:unanswerable": args.min_own_abstention})
     print(f"refusal limits: {limits}; threshold {threshold:.3f}")
     print("refused:", {g: round(_share([r for r in rows if r["group"] == g], limits), 3)
                        for g in dict.fromkeys(r["group"] for r in rows)})
@@ -259,5 +271,8 @@ def fitted_on(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
             f"{' and '.join(sets.PUBLIC.values())} asked of {args.source} (ood) and of their "
             f"passages (open); {counts}; threshold: most abstentions with at most "
             f"{args.max_false_abstention:.0%} own and {args.max_open_abstention:.0%} open "
-            f"false abstention; grounding limits refuse at most {args.max_hard:.1%} of any "
+            f"false abstention and at least {args.min_own_abstention:.0%} own abstention "
+            f"(mean over the unanswerable sets); weights "
+            f"{'kept as shipped' if args.keep_weights else 'refitted'}; refusal limits "
+            f"refuse at most {args.max_hard:.1%} of any "
             f"answerable set (`python -m qa tune confidence`)")
