@@ -217,7 +217,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
                     help="share of the own answerable questions that may be abstained on")
     ap.add_argument("--max-open-abstention", type=float, default=0.25,
                     help="the same for the open-mode public questions")
-    ap.add_argument("--min-own-abstention", type=float, default=0.94,
+    ap.add_argument("--min-own-abstention", type=float, default=0.93,
                     help="share of the own unanswerable questions that must be abstained on")
     ap.add_argument("--keep-weights", action="store_true",
                     help="keep the shipped logistic weights; fit the refusal limits and the "
@@ -246,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     caps.update({f"open:{n}": args.max_open_abstention for n in sets.PUBLIC})
     threshold = choose_threshold(rows, conf, caps,
                                  {"own:unanswerable": args.min_own_abstention})
+    if threshold <= 0.0:
+        print("no threshold meets the caps and the floor: nothing written")
+        return 1
     print(f"refusal limits: {limits}; threshold {threshold:.3f}")
     print("refused:", {g: round(_share([r for r in rows if r["group"] == g], limits), 3)
                        for g in dict.fromkeys(r["group"] for r in rows)})
