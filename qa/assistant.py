@@ -67,7 +67,8 @@ class Assistant:
                           for c in extraction.chosen[:top_k])
         answer = citations[0].text if verdict.found and citations else ""
         trace = Trace(q, retrieval, extraction, verdict, laps)
-        return Answer(q.text, verdict.found, answer, verdict.confidence, citations), trace
+        return Answer(q.text, verdict.found, answer, verdict.confidence, citations,
+                      verdict.reason), trace
 
     def search(self, question: str, mode: str = "hybrid") -> list[Hit]:
         """Paragraphs ranked for ``question`` by BM25, dense or both fused, best first."""
@@ -91,8 +92,8 @@ class Assistant:
                 "span_index": self.index.spans is not None, "notices": self.notices}
 
     def warm_up(self) -> None:
-        """Build now, not on the first question, what a small corpus builds: its pinyin."""
-        self.judge.romanized()
+        """Build now, not on the first question, what a small corpus builds (Judge.warm_up)."""
+        self.judge.warm_up()
 
 
 def load_assistant(source: str | Path = "seeds", index: str | Path = "index",

@@ -57,6 +57,8 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", dest="json_out", help="write metrics and per-question rows here")
     e.add_argument("--plot", help="write a PNG chart of the three modes here")
     e.add_argument("--floors", help="fail (exit 1) when hybrid is below these floors (JSON)")
+    e.add_argument("--reliability", help="write a PNG reliability chart (confidence vs "
+                                         "accuracy, hybrid) here")
     e.add_argument("--mode", choices=["all", "hybrid", "bm25", "dense"], default="all")
     # a SQuAD-format FILE (CMRC 2018, DRCD) is detected, or forced with --squad
     from qa.evaluation.squad_cli import add_arguments
@@ -100,7 +102,11 @@ def _print_human(answer: dict[str, Any]) -> None:
     if answer["found"]:
         print(f"答案：{answer['answer']}    （置信度 {answer['confidence']:.2f}）")
     else:
-        print(f"报告中没有找到答案。（置信度 {answer['confidence']:.2f}）最接近的段落：")
+        print(f"报告中没有找到答案。（置信度 {answer['confidence']:.2f}）")
+        if answer.get("reason"):
+            print(f"原因：{answer['reason']}")
+        if answer["citations"]:
+            print("最接近的段落：")
     for i, c in enumerate(answer["citations"], 1):
         ctx, a = c["context"], c["start"] - c["context_start"]
         marked = ctx[:a] + "【" + c["text"] + "】" + ctx[a + len(c["text"]):]

@@ -25,6 +25,7 @@ _CONFIDENCE = load_model("confidence")
 #: logistic weights of the judge (qa/answer/judge.py), one dict per model: written by
 #: `qa tune confidence` into qa/models/confidence.json, read here at start.
 CONFIDENCE_WEIGHTS: dict[str, dict[str, float]] = _CONFIDENCE["weights"]
+REFUSAL_LIMITS: dict[str, float] = _CONFIDENCE.get("refusal_limits", {})
 #: weights of the span features of qa/answer/extract.py: qa/models/spans.json, written by
 #: `qa tune spans`.
 SPAN_WEIGHTS: dict[str, float] = load_model("spans")["weights"]
@@ -70,6 +71,12 @@ class Settings:
     #: `qa tune confidence` (qa/models/confidence.json: most abstentions with at most 4%
     #: false abstention on the set it was fitted on).
     threshold: float = float(_CONFIDENCE["threshold"])
+    #: per kind of term (name, number, unknown, noun, word; place: a place or Latin name
+    #: no report mentions, 1.0), a term of the question that no report contains at least
+    #: this informative (general idf, qa/answer/grounding.py) means "not in the report"
+    #: whatever the confidence. Fitted by `qa tune confidence` (qa/models/confidence.json
+    #: "refusal_limits"); a kind missing or at 99 never refuses.
+    missing_limits: dict = field(default_factory=lambda: dict(REFUSAL_LIMITS))
     #: logistic weights of qa/answer/judge.py (qa/models/confidence.json).
     confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
     #: weights of the span chooser's features (qa/answer/extract.py, qa/models/spans.json).
@@ -108,7 +115,8 @@ class Settings:
         changes: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(f"QA_{f.name.upper()}")
-            if raw is None or raw == "" or f.name in ("confidence_weights", "span_weights"):
+            if raw is None or raw == "" or f.name in ("confidence_weights", "span_weights",
+                                                         "missing_limits"):
                 continue
             kind = type(getattr(cls(), f.name))
             try:

@@ -76,6 +76,8 @@ class Answer:
     answer: str
     confidence: float
     citations: tuple[Citation, ...] = field(default_factory=tuple)
+    #: why the report was taken not to answer (报告中没有提到“紫冠雉”); None when ``found``
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The answer object of docs/CONTRACT.md, ready for ``json.dumps``."""
@@ -85,6 +87,7 @@ class Answer:
             "answer": self.answer,
             "confidence": round(float(self.confidence), 4),
             "citations": [c.to_dict() for c in self.citations],
+            "reason": None if self.found else self.reason,
         }
 
 

@@ -54,7 +54,7 @@ def answer(client):
 
 
 def test_ask_returns_the_contract_object(answer, assistant):
-    assert set(answer) == {"question", "found", "answer", "confidence", "citations"}
+    assert set(answer) == {"question", "found", "answer", "confidence", "citations", "reason"}
     assert answer["question"] == QUESTION
     assert isinstance(answer["found"], bool)
     assert 0.0 <= answer["confidence"] <= 1.0
@@ -83,6 +83,15 @@ def test_ask_returns_the_contract_object(answer, assistant):
 
 def test_ask_matches_the_python_api(answer, assistant):
     assert answer == assistant.ask(QUESTION).to_dict()
+    assert answer["found"] and answer["reason"] is None
+
+
+def test_ask_off_topic_carries_the_reason(client):
+    r = client.post("/api/ask", json={"question": "基氏软汉鱼体长是多少？"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["found"] is False and body["answer"] == ""
+    assert body["reason"] == "报告中没有提到“基氏软汉鱼”"
 
 
 def test_ask_trims_whitespace_and_honours_top_k(client):
@@ -466,8 +475,10 @@ hostile = st.lists(
     doc=hostile,
     found=st.booleans(),
     clip=st.sampled_from([0, 3, 60]),
+    reason=hostile,
 )
-def test_render_answer_never_lets_markup_through(before, span, after, section, doc, found, clip):
+def test_render_answer_never_lets_markup_through(before, span, after, section, doc, found, clip,
+                                                 reason):
     context = before + span + after
     cit = {
         "doc": doc,
@@ -485,6 +496,7 @@ def test_render_answer_never_lets_markup_through(before, span, after, section, d
         "answer": span if found else "",
         "confidence": 0.9,
         "citations": [cit, cit],
+        "reason": None if found else reason,
     }
     out = render_answer(ans, clip=clip)
     assert "\n" not in out and "\r" not in out  # one line: Markdown leaves it alone
@@ -525,6 +537,19 @@ def test_not_found_says_so_and_lists_the_nearest_passages(answer):
     out = render_answer(miss)
     assert "报告中没有找到答案" in out
     assert out.count('class="qa-cite"') == len(answer["citations"])
+    assert "qa-reason" not in out  # no reason given, none shown
+
+
+def test_not_found_shows_the_reason_under_the_abstention(answer):
+    miss = dict(answer, found=False, answer="", confidence=0.0,
+                reason="报告中没有提到“<紫冠雉>”")
+    out = render_answer(miss)
+    head = out[:out.index('class="qa-cites"')]
+    assert "报告中没有找到答案" in head
+    assert '<div class="qa-reason">报告中没有提到“&lt;紫冠雉&gt;”</div>' in head
+    assert out.index("报告中没有找到答案") < out.index("qa-reason")
+    found = render_answer(dict(answer, found=True, reason="ignored"))
+    assert "qa-reason" not in found
 
 
 def test_the_compact_view_clips_paragraphs_at_clause_ends():

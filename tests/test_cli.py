@@ -24,7 +24,7 @@ SEED_FILE = next(SEEDS.glob("*.txt"))
 SEED_DOC = f"seeds/{SEED_FILE.name}"
 QUESTION = "签约了多少个项目？"
 
-CONTRACT_KEYS = {"question", "found", "answer", "confidence", "citations"}
+CONTRACT_KEYS = {"question", "found", "answer", "confidence", "citations", "reason"}
 CITATION_KEYS = {"doc", "start", "end", "text", "context", "context_start", "section", "score"}
 
 #: counts model loads and index builds in a real ``python -m qa`` run.
@@ -120,8 +120,10 @@ def check_contract(answer: dict, question: str) -> None:
     assert isinstance(answer["citations"], list)
     if answer["found"]:
         assert answer["answer"] == answer["citations"][0]["text"]
+        assert answer["reason"] is None
     else:
         assert answer["answer"] == ""
+        assert isinstance(answer["reason"], str) and answer["reason"]
     for c in answer["citations"]:
         assert set(c) == CITATION_KEYS
         assert c["doc"] == SEED_DOC  # relative to the working directory
@@ -235,5 +237,15 @@ def test_human_readable_not_found(in_process, index_dir, capsys):
     assert code == 0
     lines = out.splitlines()
     assert lines[0].startswith("报告中没有找到答案")
+    assert lines[1].startswith("原因：") and len(lines[1]) > len("原因：")
     assert sum(line.startswith("[") for line in lines) == 2
     assert sum("【" in line for line in lines) == 2  # nearest passages, still marked
+
+
+def test_human_readable_not_found_names_what_the_report_lacks(in_process, index_dir, capsys):
+    code = in_process(["ask", "基氏软汉鱼体长是多少？", "--source", "seeds",
+                       "--index", str(index_dir)])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert out.splitlines()[:2] == ["报告中没有找到答案。（置信度 0.00）",
+                                    "原因：报告中没有提到“基氏软汉鱼”"]

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable
 
 __all__ = ["features", "focus_word", "mentioned", "missing_numbers", "named_terms",
-           "other_period", "periods", "question_numbers"]
+           "other_period", "periods", "question_numbers", "sentence_norm"]
 
 from qa.answer import extract, forms
 from qa.answer.question import Question, focus_word, periods, question_numbers
@@ -65,7 +65,7 @@ def missing_numbers(numbers: Iterable[str], haystack_norm: str) -> float:
                       for n in numbers) else 0.0
 
 
-def _sentence_norm(best: extract.Candidate) -> str:
+def sentence_norm(best: extract.Candidate) -> str:
     """The normalised sentence the chosen span lies in."""
     chunk = best.chunk
     for sent in sentences(chunk):
@@ -118,7 +118,7 @@ def features(question: Question, best: extract.Candidate, paragraph_similarity: 
         "missing_form": 1.0 if form == 0.0 else 0.0,
         # … or a part of the year it names, where the span's sentence names another.
         "missing_number": max(missing_numbers(question.numbers, para_norm),
-                              1.0 if other_period(qn, _sentence_norm(best), para_norm) else 0.0),
+                              1.0 if other_period(qn, sentence_norm(best), para_norm) else 0.0),
         "missing_name": 1.0 if unknown else 0.0,
         "focus_unknown": 1.0 if focus and not mentioned(focus, vocab) else 0.0,
         # A question of no recognised form (为什么, 怎么样) gets no evidence from the form:

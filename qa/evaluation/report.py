@@ -137,6 +137,12 @@ def run_eval(args: argparse.Namespace) -> int:
         write_text_atomically(args.json_out, json.dumps(report, ensure_ascii=False, indent=1))
     if args.plot:
         plot(report, args.plot)
+    if getattr(args, "reliability", None):
+        from qa.evaluation.reliability import plot_reliability
+
+        mode = "hybrid" if "hybrid" in report["rows"] else next(iter(report["rows"]))
+        plot_reliability(report["rows"][mode], args.reliability, assistant.settings.threshold,
+                         f"{args.file}, {mode}")
     if floors is not None:
         broken = check_floors(report, floors, Path(args.file).stem)
         for problem in broken:

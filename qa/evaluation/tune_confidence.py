@@ -1,23 +1,32 @@
-"""`qa tune confidence`: fit the judge's confidence model (qa/answer/judge.py) and the
-abstention threshold on an eval set.
+"""`qa tune confidence`: fit the judge's confidence model (qa/answer/judge.py), its
+grounding limits and the abstention threshold, on both sides of abstention.
 
-    python -m qa tune confidence [eval/qa.jsonl] [--source seeds] [--index index]
-                                 [--l2 0.002] [--check eval/holdout.jsonl] [--dry-run]
+    python -m qa tune confidence [eval/qa.jsonl] [--offtopic eval/offtopic.jsonl]
+                                 [--public 400] [--no-open] [--test] [--dry-run]
 
-Writes the logistic weights and the threshold to qa/models/confidence.json (with the set
-they were fitted on and when; --dry-run only prints them), and prints the
-threshold that abstains on the most unanswerable questions while abstaining on at most 4%
-of the answerable ones (--max-false-abstention), and the same rates for the shipped weights
-and threshold: the fit minimises the logistic loss, which is not quite that goal, so a refit
-is worth shipping only when it does better. Label: 1 for an answerable question, 0 for
-an unanswerable one. With --check it also prints how the fitted model and threshold do on a
-second set that was not fitted on.
+Fitted on (the "fit" part of each, THE SPLIT; qa/evaluation/abstention_sets.py):
+eval/qa.jsonl on the bundled report (all of it), eval/offtopic.jsonl (to abstain), the public
+questions (eval/external) asked of the bundled report (to abstain) and asked of a folder of
+their passages (open mode, to answer; the folder and its index live in ``--work``, built on
+the first run). Then, in this order:
+
+1. the refusal limits: per kind of term (name, number, unknown run, noun, word, and a
+   place name), the lowest general idf of a question's term missing from every report
+   that refuses (confidence 0) at most ``--max-hard`` of the answerable questions of any
+   set;
+2. the logistic weights (classes weighted equally, each set equally within its class);
+3. the threshold that abstains on the most unanswerable questions while abstaining on at
+   most ``--max-false-abstention`` of the own answerable and ``--max-open-abstention`` of
+   the open-mode ones.
+
+Writes qa/models/confidence.json (with what it was fitted on and when; --dry-run only
+prints). ``--test`` also prints the rates on the "test" parts (not fitted on). Rerun it
+after the extractor changes: the features depend on the span chosen.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -26,19 +35,23 @@ from typing import Any
 
 import numpy as np
 
+from qa.answer.grounding import LIMIT_KINDS
 from qa.answer.judge import logistic, model_for
 from qa.assistant import Assistant, load_assistant
+from qa.atomic import write_text_atomically
+from qa.evaluation import abstention_sets as sets
 from qa.evaluation.evalset import EvalItem, load_eval_set
-from qa.evaluation.evaluate import choose_threshold
 from qa.models import load_model, save_model
 
+#: candidate grounding limits (general idf; 99: off). jieba's largest idf is about 17.9.
+LIMITS = (*np.arange(9.0, 18.01, 0.5).round(1).tolist(), 99.0)
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float = 0.002, steps: int = 30000) -> np.ndarray:
-    """Plain gradient descent on the L2-regularised logistic loss; returns [bias, w...]."""
+
+def fit(x: np.ndarray, y: np.ndarray, sample: np.ndarray, l2: float = 0.002,
+        steps: int = 30000) -> np.ndarray:
+    """Gradient descent on the weighted, L2-regularised logistic loss; [bias, w...]."""
     xb = np.hstack([np.ones((len(x), 1)), x])
     w = np.zeros(xb.shape[1])
-    # Weight classes equally: there are far fewer unanswerable than answerable questions.
-    sample = np.where(y == 1, 0.5 / max(1, y.sum()), 0.5 / max(1, (1 - y).sum()))
     for _ in range(steps):
         p = 1 / (1 + np.exp(-(xb @ w)))
         grad = xb.T @ ((p - y) * sample) + l2 * np.r_[0, w[1:]]
@@ -46,85 +59,223 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 0.002, steps: int = 30000) -> 
     return w
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="qa tune confidence")
-    ap.add_argument("file", nargs="?", default="eval/qa.jsonl")
-    ap.add_argument("--source", default="seeds")
-    ap.add_argument("--index", default="index")
-    ap.add_argument("--max-false-abstention", type=float, default=0.04,
-                    help="share of answerable questions that may be abstained on (default "
-                         "0.04: a margin under the 5%% the product promises)")
-    ap.add_argument("--l2", type=float, default=0.002, help="L2 penalty of the fit")
-    ap.add_argument("--check", help="a second eval set to score the fitted model on")
-    ap.add_argument("--refit", choices=("chinese", "foreign"), action="append",
-                    help="refit only this model (repeatable); the other keeps its shipped "
-                         "weights. Default: both")
-    ap.add_argument("--keep-threshold", action="store_true",
-                    help="score at the shipped threshold instead of choosing one")
-    ap.add_argument("--dry-run", action="store_true", help="print, do not write the model")
-    args = ap.parse_args(argv)
-    assistant = load_assistant(args.source, args.index)
-    items = load_eval_set(args.file)
-    feats, labels = features_of(assistant, items)
-    usable = [i for i, f in enumerate(feats) if f.get("n_terms", 0) > 0]
+def sample_weights(groups: Sequence[str], labels: np.ndarray) -> np.ndarray:
+    """Each class half the weight; within a class each set (group) an equal share."""
+    out = np.zeros(len(groups))
+    for label in (0.0, 1.0):
+        names = sorted({g for g, y in zip(groups, labels) if y == label})
+        for name in names:
+            mask = np.array([g == name and y == label for g, y in zip(groups, labels)])
+            out[mask] = 0.5 / len(names) / mask.sum()
+    return out
+
+
+def decisive(f: dict[str, float], limits: dict[str, float]) -> bool:
+    """Would the judge refuse outright under ``limits`` (qa/answer/judge.py ``refusal``)?"""
+    return (any(f.get(f"missing_{k}_idf", 0.0) >= limits.get(k, 99.0) for k in LIMIT_KINDS)
+            or f.get("missing_name", 0.0) >= limits.get("place", 99.0))
+
+
+#: the order limits are chosen in: the surest signs first (a number no report names).
+LIMIT_ORDER = ("number", "place", "name", "noun", "word", "unknown")
+
+
+def choose_limits(rows: list[dict[str, Any]], max_hard: float) -> dict[str, float]:
+    """Per kind of missing term (``LIMIT_ORDER``), the lowest limit such that all the
+    limits so far together refuse at most ``max_hard`` of every answerable set (``place``
+    is on, 1.0, or off, 99)."""
+    answerable = sorted({r["group"] for r in rows if r["label"]})
+    limits: dict[str, float] = {}
+    for kind in LIMIT_ORDER:
+        for limit in ((1.0, 99.0) if kind == "place" else LIMITS):
+            trial = {**limits, kind: limit}
+            if all(_share([r for r in rows if r["group"] == g], trial) <= max_hard
+                   for g in answerable):
+                limits = trial
+                break
+    return limits
+
+
+def _share(rows: list[dict[str, Any]], limits: dict[str, float]) -> float:
+    return sum(decisive(r["features"], limits) for r in rows) / max(1, len(rows))
+
+
+def fit_weights(rows: list[dict[str, Any]], shipped: dict[str, dict[str, float]],
+                l2: float) -> dict[str, dict[str, float]]:
+    """One logistic model per question language, on the rows with terms to judge."""
     weights: dict[str, dict[str, float]] = {}
     for name in ("chinese", "foreign"):
-        mine = [i for i in usable if model_for(feats[i])[0] == name]
-        if args.refit and name not in args.refit:
-            weights[name] = dict(assistant.settings.confidence_weights[name])
-            print(f"{name}: weights kept as shipped")
-            continue
-        if len({labels[i] for i in mine}) < 2:  # nothing to tell apart: keep what ships
-            weights[name] = dict(assistant.settings.confidence_weights[name])
+        mine = [r for r in rows if r["features"].get("n_terms", 0) > 0
+                and model_for(r["features"])[0] == name]
+        if len({r["label"] for r in mine}) < 2:  # nothing to tell apart: keep what ships
+            weights[name] = dict(shipped[name])
             print(f"{name}: {len(mine)} questions, not both kinds; weights kept as shipped")
             continue
-        keys = model_for(feats[mine[0]])[1]
-        x = np.asarray([[feats[i].get(k, 0.0) for k in keys] for i in mine])
-        y = np.asarray([labels[i] for i in mine])
-        w = fit(x, y, args.l2)
+        keys = model_for(mine[0]["features"])[1]
+        x = np.asarray([[r["features"].get(k, 0.0) for k in keys] for r in mine])
+        y = np.asarray([r["label"] for r in mine])
+        w = fit(x, y, sample_weights([r["group"] for r in mine], y), l2)
         weights[name] = {"bias": round(float(w[0]), 3)}
         weights[name].update({k: round(float(v), 3) for k, v in zip(keys, w[1:])})
         print(f"{name}: {len(mine)} questions, {int(y.sum())} answerable")
-    threshold = (assistant.settings.threshold if args.keep_threshold else
-                 choose_threshold(_rows(feats, labels, weights), args.max_false_abstention))
-    print(json.dumps({"weights": weights, "threshold": round(threshold, 3),
-                      **_rates(_rows(feats, labels, weights), threshold)}, indent=1))
-    # a refit minimises the logistic loss, not the abstentions at the cap: compare
-    shipped = assistant.settings
-    print("shipped weights and threshold:", json.dumps(
-        _rates(_rows(feats, labels, shipped.confidence_weights), shipped.threshold)))
-    if args.check:
-        other = features_of(assistant, load_eval_set(args.check))
-        print(f"{args.check}:", json.dumps(_rates(_rows(*other, weights), threshold)))
+    return weights
+
+
+def confidences(rows: list[dict[str, Any]], weights: dict, limits: dict[str, float]
+                ) -> list[float]:
+    """What the judge would say of each row under ``weights`` and ``limits``."""
+    return [0.0 if r["features"].get("n_terms", 0) == 0 or decisive(r["features"], limits)
+            else logistic(r["features"], weights) for r in rows]
+
+
+def choose_threshold(rows: list[dict[str, Any]], conf: list[float],
+                     caps: dict[str, float], floors: dict[str, float] | None = None) -> float:
+    """The most abstentions (the mean over the unanswerable sets, each counted equally) with
+    each answerable set within its cap (``caps``: group → the share of it that may be
+    abstained on; other groups: the first cap) and each unanswerable set in ``floors``
+    abstained on at least that much. Of equally good thresholds the middle one."""
+    cuts = sorted({0.0, *conf, 1.0})
+    cuts = [(a + b) / 2 for a, b in zip(cuts, cuts[1:])]
+    default = next(iter(caps.values()))
+    answerable = {r["group"] for r in rows if r["label"]}
+    unanswerable = sorted({r["group"] for r in rows if not r["label"]})
+    scored = []
+    for t in cuts:
+        if any(_abstained(rows, conf, t, g) > caps.get(g, default) for g in answerable):
+            continue
+        if any(_abstained(rows, conf, t, g) < v for g, v in (floors or {}).items()):
+            continue
+        mean = sum(_abstained(rows, conf, t, g) for g in unanswerable) / len(unanswerable)
+        scored.append((round(mean, 9), t))
+    if not scored:
+        return 0.0
+    best = max(s for s, _ in scored)
+    ties = [t for s, t in scored if s == best]
+    return ties[len(ties) // 2]
+
+
+def _abstained(rows: list[dict[str, Any]], conf: list[float], t: float,
+               group: str | None) -> float:
+    """Share abstained on of ``group`` (None: of all unanswerable rows)."""
+    mine = [c for r, c in zip(rows, conf)
+            if (r["group"] == group if group is not None else not r["label"])]
+    return sum(c < t for c in mine) / max(1, len(mine))
+
+
+def rates(rows: list[dict[str, Any]], conf: list[float], t: float) -> dict[str, float]:
+    """Per set: the share answered (found) at threshold ``t``."""
+    out = {}
+    for g in dict.fromkeys(r["group"] for r in rows):
+        out[f"{g} found"] = round(1 - _abstained(rows, conf, t, g), 3)
+    return out
+
+
+def features_of(assistant: Assistant, items: list[EvalItem], group: str | None = None
+                ) -> list[dict[str, Any]]:
+    """One row per question: its features, label (1: answerable), set, question and the
+    shipped judge's reason."""
+    rows = []
+    for item in items:
+        verdict = assistant.ask_traced(item.question)[1].verdict
+        rows.append({"features": verdict.features, "label": 1.0 if item.answers else 0.0,
+                     "group": group or _group(item), "question": item.question,
+                     "reason": verdict.reason})
+    return rows
+
+
+def _group(item: EvalItem) -> str:
+    if ":" in item.type:
+        return item.type
+    return "own:answerable" if item.answers else "own:unanswerable"
+
+
+def collect(args: argparse.Namespace, part: str, bundled: Assistant) -> list[dict[str, Any]]:
+    """Feature rows of every set's ``part`` (own eval: only with "fit", all of it)."""
+    rows: list[dict[str, Any]] = []
+    if part == "fit":
+        rows += features_of(bundled, load_eval_set(args.file))
+    rows += features_of(bundled, sets.offtopic_items(part, args.offtopic), "offtopic")
+    rows += features_of(bundled, sets.ood_items(part, args.public))
+    if not args.no_open:
+        folder = sets.write_passages(Path(args.work) / f"passages-{part}", part)
+        opened = load_assistant(folder, Path(args.work) / f"index-{part}", progress=True)
+        rows += features_of(opened, sets.open_items(part, args.public))
+    return rows
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="qa tune confidence")
+    ap.add_argument("file", nargs="?", default="eval/qa.jsonl")
+    ap.add_argument("--offtopic", default="eval/offtopic.jsonl")
+    ap.add_argument("--public", type=int, default=400,
+                    help="public questions per set and part (0: all; default 400)")
+    ap.add_argument("--no-open", action="store_true", help="without the open-mode questions")
+    ap.add_argument("--work", default=".tune", help="where the public passages are indexed")
+    ap.add_argument("--source", default="seeds")
+    ap.add_argument("--index", default="index")
+    ap.add_argument("--max-false-abstention", type=float, default=0.01,
+                    help="share of the own answerable questions that may be abstained on")
+    ap.add_argument("--max-open-abstention", type=float, default=0.25,
+                    help="the same for the open-mode public questions")
+    ap.add_argument("--min-own-abstention", type=float, default=0.93,
+                    help="share of the own unanswerable questions that must be abstained on")
+    ap.add_argument("--keep-weights", action="store_true",
+                    help="keep the shipped logistic weights; fit the refusal limits and the "
+                         "threshold only")
+    ap.add_argument("--max-hard", type=float, default=0.01,
+                    help="share of any answerable set the refusal limits may refuse together")
+    ap.add_argument("--l2", type=float, default=0.002, help="L2 penalty of the fit")
+    ap.add_argument("--test", action="store_true", help="also print the test parts' rates")
+    ap.add_argument("--rows", help="also write every question's features (JSON lines) here")
+    ap.add_argument("--dry-run", action="store_true", help="print, do not write the model")
+    return ap.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    bundled = load_assistant(args.source, args.index)
+    rows = collect(args, "fit", bundled)
+    if args.rows:
+        write_text_atomically(args.rows, "".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                                 for r in rows))
+    limits = choose_limits(rows, args.max_hard)
+    shipped = bundled.settings.confidence_weights
+    weights = shipped if args.keep_weights else fit_weights(rows, shipped, args.l2)
+    conf = confidences(rows, weights, limits)
+    caps = {"own:answerable": args.max_false_abstention}
+    caps.update({f"open:{n}": args.max_open_abstention for n in sets.PUBLIC})
+    threshold = choose_threshold(rows, conf, caps,
+                                 {"own:unanswerable": args.min_own_abstention})
+    if threshold <= 0.0:
+        print("no threshold meets the caps and the floor: nothing written")
+        return 1
+    print(f"refusal limits: {limits}; threshold {threshold:.3f}")
+    print("refused:", {g: round(_share([r for r in rows if r["group"] == g], limits), 3)
+                       for g in dict.fromkeys(r["group"] for r in rows)})
+    print("fit:", rates(rows, conf, threshold))
+    if args.test:
+        test = collect(args, "test", bundled)
+        print("test:", rates(test, confidences(test, weights, limits), threshold))
     if not args.dry_run:
         model = load_model("confidence")
         model.update(weights=weights, threshold=round(threshold, 3),
-                     fitted_on=fitted_on(args.file, len(items), args.max_false_abstention),
+                     refusal_limits=limits,
+                     fitted_on=fitted_on(args, rows),
                      fitted_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         print(f"wrote {save_model('confidence', model)}")
     return 0
 
 
-def fitted_on(path: str, n: int, cap: float) -> str:
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
-    return (f"{path} ({n} questions, sha256 {digest}); threshold: most abstentions with at "
-            f"most {cap:.0%} false abstention")
-
-
-def features_of(assistant: Assistant, items: list[EvalItem]) -> tuple[list[dict], list[float]]:
-    """The confidence features of each question, and 1 if it is answerable else 0."""
-    feats = [assistant.ask_traced(item.question)[1].verdict.features for item in items]
-    return feats, [1.0 if item.answers else 0.0 for item in items]
-
-
-def _rows(feats: list[dict], labels: list[float], weights: dict) -> list[dict[str, Any]]:
-    return [{"expected": [1] if y else [],
-             "confidence": logistic(f, weights) if f.get("n_terms", 0) > 0 else 0.0}
-            for f, y in zip(feats, labels)]
-
-
-def _rates(rows: list[dict[str, Any]], threshold: float) -> dict[str, float]:
-    ans = [r["confidence"] for r in rows if r["expected"]]
-    unans = [r["confidence"] for r in rows if not r["expected"]]
-    return {"abstain_recall": round(sum(c < threshold for c in unans) / max(1, len(unans)), 3),
-            "false_abstention": round(sum(c < threshold for c in ans) / max(1, len(ans)), 3)}
+def fitted_on(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["group"]] = counts.get(r["group"], 0) + 1
+    return (f"the 'fit' part (sha1 % 10 < 6) of: {args.file} (all), {args.offtopic}, "
+            f"{' and '.join(sets.PUBLIC.values())} asked of {args.source} (ood) and of their "
+            f"passages (open); {counts}; threshold: most abstentions with at most "
+            f"{args.max_false_abstention:.0%} own and {args.max_open_abstention:.0%} open "
+            f"false abstention and at least {args.min_own_abstention:.0%} own abstention "
+            f"(mean over the unanswerable sets); weights "
+            f"{'kept as shipped' if args.keep_weights else 'refitted'}; refusal limits "
+            f"refuse at most {args.max_hard:.1%} of any "
+            f"answerable set (`python -m qa tune confidence`)")

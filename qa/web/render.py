@@ -168,6 +168,8 @@ def render_answer(ans: dict[str, Any], clip: int = 0) -> str:
             )
     else:
         head = f'<strong class="qa-answer qa-notfound">报告中没有找到答案</strong>{badge}'
+        if ans.get("reason"):
+            head += f'<div class="qa-reason">{esc(ans["reason"])}</div>'
         cites_html = (
             '<div class="qa-note">以下是最接近的段落，供参考：</div>'
             + "".join(render_citation(i, c, False, clip) for i, c in enumerate(cites, 1))
