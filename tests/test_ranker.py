@@ -3,6 +3,7 @@ decoding, the fitted model, the fit tool."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -148,3 +149,40 @@ def test_fit_tool_runs_on_a_tiny_sample(tmp_path):
     assert {"fitted_at", "fitted_on", "trees", "feature_names", "params"} <= set(meta)
     model = ranker.SpanRanker(meta)
     assert model.trees.predict(np.zeros((2, len(rankfeatures.FEATURE_NAMES)))).shape == (2,)
+
+
+@pytest.fixture(scope="module")
+def passage_dir(tmp_path_factory) -> Path:
+    src = tmp_path_factory.mktemp("ranker") / "src"
+    src.mkdir()
+    (src / "greenriver.txt").write_text(PASSAGE, encoding="utf-8")
+    return src
+
+
+@pytest.mark.parametrize("policy", ["off", "ranker", "gated"])
+def test_the_extractor_answers_verbatim_under_every_policy(passage_dir, policy):
+    from robustfixtures import FakeEncoder
+
+    from qa import Settings, load_assistant
+
+    settings = dataclasses.replace(Settings(), span_ranker=policy)
+    assistant = load_assistant(passage_dir, passage_dir.parent / f"index-{policy}", settings,
+                               log=lambda _m: None, encoder=FakeEncoder())
+    answer, trace = assistant.ask_traced("谁主持了开工仪式？")
+    best = trace.extraction.best[0]
+    cited = answer.citations[0]
+    assert assistant.source_text(cited.doc)[cited.start:cited.end] == cited.text
+    assert "王明山" in cited.text
+    if policy == "ranker":
+        assert len(cited.text) <= 6 and best.region is not None
+        assert best.expected_f1 is not None and best.expected_f1 > 0.3
+    if policy == "off":
+        assert best.region is None and best.expected_f1 is None
+
+
+def test_settings_refuse_an_unknown_ranker_policy():
+    from qa import Settings
+    from qa.errors import UsageError
+
+    with pytest.raises(UsageError):
+        dataclasses.replace(Settings(), span_ranker="sometimes").check()

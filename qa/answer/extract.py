@@ -60,6 +60,7 @@ class Candidate:
     #: the clause, pair or sentence the linear chooser scored (form_ok and similarity are
     #: its own) when the ranker (qa/answer/ranker.py) chose ``span`` inside its paragraph
     region: Span | None = None
+    expected_f1: float | None = None  # of ``span``, under the ranker's probabilities
 
 
 def coverage(text_norm: str, weights: dict[str, float]) -> float:
@@ -232,9 +233,12 @@ class Extractor:
             return region
         span = refined.span
         apart = span.end <= region.span.start or span.start >= region.span.end
+        unsure = refined.expected_f1 < fitted_ranker().gate
+        if self.settings.span_ranker == "gated" and unsure:
+            return replace(region, expected_f1=refined.expected_f1)
         if self.settings.span_ranker == "overlap" and apart:
             return region
-        return replace(region, span=span, region=region.span)
+        return replace(region, span=span, region=region.span, expected_f1=refined.expected_f1)
 
     def _text(self, doc: str) -> str:
         return self.index.reports[doc].text

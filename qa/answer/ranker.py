@@ -31,6 +31,9 @@ class SpanRanker:
             raise ValueError("ranker.json was fitted on other features than this code computes")
         self.trees = Trees.from_dict(model["trees"])
         self.params = decode.DecodeParams.from_dict(model["weights"]["decode"])
+        #: below this expected F1 the extractor keeps its own clause (qa/answer/extract.py);
+        #: fitted by qa/evaluation/fit_gate.py
+        self.gate = float(model["weights"].get("gate", {}).get("min_expected_f1", 0.0))
 
     def refine(self, question: str, source: str, start: int, end: int) -> Refined | None:
         """The best span of the paragraph ``source[start:end]`` for ``question``; None
