@@ -40,6 +40,37 @@ def test_every_candidate_slices_the_source_exactly():
     assert "12所" in texts and "《绿河年鉴》" in texts and "4.5亿元" in texts
 
 
+# Made-up sentences: numbers followed by words, dates, a percent, a prefix inside a word.
+BOUNDARY = "2017年3月，农场评选出45名青年骑手，共签约118个订单，产量提高37%，收入2.6亿元。"
+
+
+def _short_texts(text: str) -> set[str]:
+    return {c.text for c in phrases.candidates(text, 0, len(text))
+            if c.grain not in ("sentence", "clause")}
+
+
+def test_numbers_keep_their_unit_and_percent_and_stop_before_words():
+    texts = _short_texts(BOUNDARY)
+    assert {"45名", "118个", "37%", "2.6亿元", "2017年", "2017年3月"} <= texts
+    assert "45名青年骑" not in texts and "45名青" not in texts  # no swallowed hanzi
+    assert "37" not in texts and "提高37" not in texts  # the percent stays
+    assert "2.6" not in texts and "2." not in texts
+
+
+def test_no_candidate_cuts_a_date_or_a_number_from_its_unit():
+    texts = _short_texts(BOUNDARY)
+    assert "2017年3" not in texts and "年3月" not in texts and "年118个" not in texts
+    for t in texts:  # no span starts on the unit of a preceding number
+        start = BOUNDARY.index(t)
+        assert not (start and BOUNDARY[start - 1].isdigit() and not t[0].isdigit())
+
+
+def test_a_number_prefix_inside_a_word_is_dropped():
+    texts = _short_texts(BOUNDARY)
+    assert "约118个" not in texts  # 约 belongs to 签约
+    assert "签约118个" in texts
+
+
 def test_question_analysis_reads_word_type_and_sides():
     q = analyse_question("2019年绿河县新建了多少所学校？")
     assert (q.kind, q.word, q.slot) == ("count", "多少", "所")

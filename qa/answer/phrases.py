@@ -29,8 +29,12 @@ _NO_START = frozenset("的了着过地得之和与及或并而且是在于把被
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+[”’」』）)]*)?")
 #: a clause ends at a comma or colon, except one between digits (1,250 or 12:30).
 _CLAUSE = re.compile(r"(?:[^，,：:。！？!?；;\n]|(?<=\d)[,:](?=\d))+[，,：:]?")
+#: a number keeps its magnitude and one unit (a latin unit, a common measure word, or one
+#: measure character) and its percent sign; it never runs on into the following words.
+_UNIT = (r"(?:[A-Za-z]{1,4}|平方公里|平方千米|平方米|立方米|公里|千米|公斤|千克|公顷|厘米|毫米|美元"
+         r"|[个年月日号时分秒元米里斤吨度次名位人家座种项倍岁户所条件台辆架艘只头匹本部篇届期天周亩])?")
 _NUMBER = re.compile(r"(?:约|近|超过|逾)?[\d０-９][\d０-９,，.．]*\s*(?:多|余)?"
-                     r"[万亿千百十]*[^\W\d_]{0,4}%?")
+                     r"[万亿千百十]*" + _UNIT + r"[%‰％]?")
 _BARE_NUMBER = re.compile(r"\d+(?:[,.]\d+)*%?")
 _CN_NUMBER = re.compile(r"[一二三四五六七八九十百千万亿两零〇]+[个年月日名位座种项次倍人家所条]")
 _DATE = re.compile(r"(?:(?:公元前?)?\d{1,4}\s*年)?(?:\d{1,2}\s*月)?(?:\d{1,2}\s*日)?"
@@ -39,6 +43,9 @@ _QUOTED = re.compile(r"《[^》]{1,30}》|“[^”]{1,30}”|「[^」]{1,30}」|
                      r"|\"[^\"]{1,30}\"|（[^）]{1,30}）|\([^)]{1,30}\)")
 WEAK_CHARS = frozenset("的了是吗呢吧啊呀么和与及或在有把被对为于从也都就还又这那其个一中上")
 _UNIT_CHARS = frozenset("个年月日号时分秒元万亿米里斤吨度次名位人家座种项倍岁")
+#: characters that stay with the digits before them: a span never ends on the digits or
+#: starts on the unit of "60%", "2018年", "276个".
+_AFTER_DIGIT = frozenset("%‰％.．,，万亿千百十") | _UNIT_CHARS
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,6 @@ def read_paragraph(text: str, start: int, end: int) -> Paragraph:
     return Paragraph(start, para, norm, sentences, clauses, _words(norm))
 
 
-
 def _clause_runs(words: list[Word], norm: str) -> list[tuple[int, int, Word, Word, int]]:
     """Runs of 1..MAX_RUN_WORDS words inside a clause that start and end on content."""
     out = []
@@ -175,6 +181,28 @@ def _sentence_of(p: Paragraph, a: int) -> int:
     return max(0, len(p.sentences) - 1)
 
 
+def _glued(norm: str, k: int) -> bool:
+    """True when a span boundary at ``k`` would cut a number from its digits or its unit."""
+    if k <= 0 or k >= len(norm):
+        return False
+    before, after = norm[k - 1], norm[k]
+    if before.isdigit():
+        return after.isdigit() or after in _AFTER_DIGIT
+    return before in ".．" and after.isdigit() and k >= 2 and norm[k - 2].isdigit()
+
+
+def _snap(p: Paragraph, s: int, e: int) -> tuple[int, int] | None:
+    """A pattern match's start moved off a prefix that begins inside a jieba word (约 of 签约);
+    None when either end still cuts a word or a number."""
+    inner = {k for w in p.words for k in range(w.start + 1, w.end)}
+    while s in inner and s < e and not p.norm[s].isdigit():
+        s += 1
+    if s >= e or s in inner and not p.norm[s].isdigit() or _glued(p.norm, s) \
+            or _glued(p.norm, e):
+        return None
+    return s, e
+
+
 def _local_spans(p: Paragraph) -> dict[tuple[int, int], tuple]:
     """(start, end) → (grain, first word, last word, n words); the finest grain named wins."""
     spans: dict[tuple[int, int], tuple] = {}
@@ -185,12 +213,17 @@ def _local_spans(p: Paragraph) -> dict[tuple[int, int], tuple]:
     for a, b, _ in p.clauses:
         inside = [w for w in p.words if a <= w.start and w.end <= b]
         for s, e, first, last, n in _clause_runs(inside, p.norm):
-            spans.setdefault((s, e), ("phrase", first, last, n))
+            if not (_glued(p.norm, s) or _glued(p.norm, e)):
+                spans.setdefault((s, e), ("phrase", first, last, n))
     for grain, pattern in (("number", _NUMBER), ("number", _BARE_NUMBER),
                            ("number", _CN_NUMBER), ("date", _DATE),
                            ("quoted", _QUOTED)):
         for m in pattern.finditer(p.norm):
             s, e = _strip(p.norm, m.start(), m.end())
+            snapped = _snap(p, s, e) if grain != "quoted" and e > s else (s, e)
+            if snapped is None:
+                continue
+            s, e = snapped
             if e > s and not all(is_punct(c) for c in p.norm[s:e]):
                 spans[(s, e)] = (grain, None, None, 0)
                 if grain == "quoted" and e - s > 2:
