@@ -217,3 +217,18 @@ def test_settings_refuse_an_unknown_ranker_policy():
 
     with pytest.raises(UsageError):
         dataclasses.replace(Settings(), span_ranker="sometimes").check()
+
+
+def test_gates_by_kind_keep_the_clause_where_the_short_span_loses_the_own_answer():
+    from qa.evaluation.fit_gate import GATES, choose_gates_by_kind
+
+    # who: the short span is right in both sets; list: short spans win publicly but drop
+    # the own answers (a list in the clause), so the list gate must keep the clause.
+    public = [("王明山", "县长王明山主持了开工仪式", 0.8, ["王明山"], "who")] * 10 + \
+             [("苹果", "盛产苹果和梨", 0.9, ["苹果"], "list")] * 10
+    own = [("李华", "主任李华出席", 0.8, ["李华"], "who")] * 10 + \
+          [("苹果", "盛产苹果和梨", 0.9, ["苹果和梨"], "list")] * 10
+    gates = choose_gates_by_kind(public, own, own_contain=0.95)
+    assert gates["who"] <= 0.8
+    assert gates["list"] > 0.9  # above every list span's expected F1: the clause stays
+    assert GATES[-1] > 1.0

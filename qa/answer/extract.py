@@ -233,7 +233,7 @@ class Extractor:
             return region
         span = refined.span
         apart = span.end <= region.span.start or span.start >= region.span.end
-        unsure = refined.expected_f1 < fitted_ranker().gate
+        unsure = refined.expected_f1 < fitted_ranker().gate_for(refined.kind)
         if self.settings.span_ranker == "gated" and unsure:
             return replace(region, expected_f1=refined.expected_f1)
         if self.settings.span_ranker == "overlap" and apart:

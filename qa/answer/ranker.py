@@ -33,7 +33,14 @@ class SpanRanker:
         self.params = decode.DecodeParams.from_dict(model["weights"]["decode"])
         #: below this expected F1 the extractor keeps its own clause (qa/answer/extract.py);
         #: fitted by qa/evaluation/fit_gate.py
-        self.gate = float(model["weights"].get("gate", {}).get("min_expected_f1", 0.0))
+        gate = model["weights"].get("gate", {})
+        self.gate = float(gate.get("min_expected_f1", 0.0))
+        #: a gate per answer type where one was fitted; above 1.0 the type keeps the clause
+        self.gates = {k: float(v) for k, v in gate.get("by_kind", {}).items()}
+
+    def gate_for(self, kind: str) -> float:
+        """The expected F1 the ranker's span needs for a question asking for ``kind``."""
+        return self.gates.get(kind, self.gate)
 
     def refine(self, question: str, source: str, start: int, end: int) -> Refined | None:
         """The best span of the paragraph ``source[start:end]`` for ``question``; None

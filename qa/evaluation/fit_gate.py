@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.answer.asktype import analyse_question
 from qa.assistant import load_assistant
 from qa.config import Settings
 from qa.evaluation.fit_ranker import DATA, PUBLIC, ROOT, part_of
@@ -49,12 +50,13 @@ def write_passages(squad: Path, folder: Path, part: str = "fit") -> list[dict]:
     return rows
 
 
-def collect(assistant, rows: list[dict], closed: bool) -> list[tuple[str, str, float, list]]:
-    """(ranker's span, linear chooser's span, expected F1, golds) of every row."""
+def collect(assistant, rows: list[dict], closed: bool) -> list[tuple]:
+    """(ranker's span, linear chooser's span, expected F1, golds, asked kind) of every row."""
     out = []
     for r in rows:
         _, trace = assistant.ask_traced(r["question"], 3, "hybrid",
                                         [r["doc"]] if closed else None)
+        kind = analyse_question(r["question"]).kind
         best = trace.extraction.best
         if not best or best[0].expected_f1 is None:
             continue
@@ -62,8 +64,36 @@ def collect(assistant, rows: list[dict], closed: bool) -> list[tuple[str, str, f
         text = assistant.source_text(c.chunk.doc)
         region = c.region or c.span
         out.append((text[c.span.start:c.span.end], text[region.start:region.end],
-                    float(c.expected_f1), r["answers"]))
+                    float(c.expected_f1), r["answers"], kind))
     return out
+
+
+#: candidate gates; NEVER keeps the clause for every question of a type.
+GATES = tuple(float(g) for g in np.round(np.arange(0.0, 1.001, 0.05), 3)) + (1.01,)
+
+
+def _gains(rows: list, gate: float, score) -> float:
+    return float(sum(score(r[0] if r[2] >= gate else r[1], r[3]) for r in rows))
+
+
+def choose_gates_by_kind(public: list, own: list, own_contain: float) -> dict[str, float]:
+    """A gate per asked kind: the most public F1 (summed) while the own contain, over all
+    kinds together, stays at least ``own_contain``. Searched by a Lagrange weight on the own
+    contain: for each weight every kind takes its best gate alone; the best feasible wins."""
+    kinds = sorted({r[4] for r in public} | {r[4] for r in own})
+    table = {k: {g: (_gains([r for r in public if r[4] == k], g, char_f1),
+                     _gains([r for r in own if r[4] == k], g, contains)) for g in GATES}
+             for k in kinds}
+    need = own_contain * len(own)
+    best: tuple[float, dict[str, float]] = (-1.0, {k: GATES[-1] for k in kinds})
+    for lam in (0.0, 0.1, 0.3, 1, 3, 10, 30, 100, 1000):
+        gates = {k: max(GATES, key=lambda g, k=k: table[k][g][0] + lam * table[k][g][1])
+                 for k in kinds}
+        f1 = sum(table[k][g][0] for k, g in gates.items())
+        hold = sum(table[k][g][1] for k, g in gates.items())
+        if hold >= need and f1 > best[0]:
+            best = (f1, gates)
+    return best[1]
 
 
 def choose_gate(public: list, own: list, own_contain: float) -> tuple[float, dict]:
@@ -107,9 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     own_assistant = load_assistant(args.seeds, args.work / "index-own", settings)
     own = collect(own_assistant, _own_rows(args.own), closed=False)
     gate, table = choose_gate(public, own, args.own_contain)
+    by_kind = choose_gates_by_kind(public, own, args.own_contain)
     model = json.loads(args.out.read_text(encoding="utf-8"))
     model["weights"]["gate"] = {
         "min_expected_f1": gate,
+        "by_kind": by_kind,
         "fitted_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "fitted_on": {"public": [f"{f}:fit part, closed mode, {len(public)} questions sampled"
                                  for f in PUBLIC.values()],
@@ -117,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
                       "rule": f"best public char-F1 with own contain >= {args.own_contain}"},
         "table_f1_public_contain_own": table}
     args.out.write_text(json.dumps(model, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(json.dumps({"gate": gate, "at_gate": table[str(gate)]}), file=sys.stderr)
+    print(json.dumps({"gate": gate, "at_gate": table[str(gate)], "by_kind": by_kind}),
+          file=sys.stderr)
     return 0
 
 
