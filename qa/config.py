@@ -67,6 +67,12 @@ class Settings:
     minor_penalty: float = 0.15
     #: how many top paragraphs the extractor looks in.
     extract_paragraphs: int = 3
+    #: the learned span ranker (qa/answer/ranker.py) inside the chosen paragraph: "off",
+    #: "ranker" (its span always), "overlap" (its span when it overlaps the linear chooser's),
+    #: "gated" (its span when its expected F1 reaches the gate fitted for the question's
+    #: answer type, models/ranker.json). Gated by default: it keeps the own eval's floors
+    #: (eval/floors.json) and raises the public sets' test-part F1.
+    span_ranker: str = "gated"
     #: confidence below this means "the report does not answer"; chosen with the weights by
     #: `qa tune confidence` (qa/models/confidence.json: most abstentions with at most 4%
     #: false abstention on the set it was fitted on).
@@ -132,6 +138,9 @@ class Settings:
             raise UsageError(f"bm25_variant must be plus, okapi or l, not {self.bm25_variant!r}")
         if self.fusion not in ("weighted", "rrf"):
             raise UsageError(f"fusion must be weighted or rrf, not {self.fusion!r}")
+        if self.span_ranker not in ("off", "ranker", "overlap", "gated"):
+            raise UsageError(f"span_ranker must be off, ranker, overlap or gated, "
+                             f"not {self.span_ranker!r}")
         if not 0.0 <= self.threshold <= 1.0:
             raise UsageError(f"threshold must lie in [0, 1], not {self.threshold}")
         if not 0.0 <= self.sentence_weight <= 1.0:

@@ -14,13 +14,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from qa.answer.forms import OTHER_UNIT, has_form
 from qa.answer.question import Question
+from qa.answer.ranker import fitted_ranker
 from qa.answer.retrieve import Retrieval
 from qa.config import SPAN_WEIGHTS, Settings
 from qa.index.build import Index
@@ -56,6 +57,10 @@ class Candidate:
     score: float
     form_ok: float
     similarity: float = 0.0
+    #: the clause, pair or sentence the linear chooser scored (form_ok and similarity are
+    #: its own) when the ranker (qa/answer/ranker.py) chose ``span`` inside its paragraph
+    region: Span | None = None
+    expected_f1: float | None = None  # of ``span``, under the ranker's probabilities
 
 
 def coverage(text_norm: str, weights: dict[str, float]) -> float:
@@ -211,8 +216,29 @@ class Extractor:
         rest = (span_features(question, paragraphs[n:], self._text, similarity, n)
                 if paragraphs[n:] else [])
         weights = self.settings.span_weights
-        return Extraction(tuple(choose(pool, weights)), tuple(choose(rest, weights)),
-                          tuple(pool), embed_ms)
+        best = choose(pool, weights)
+        if best and self.settings.span_ranker != "off":
+            best[0] = self._refined(question, best[0])
+        return Extraction(tuple(best), tuple(choose(rest, weights)), tuple(pool), embed_ms)
+
+    def _refined(self, question: Question, region: Candidate) -> Candidate:
+        """The ranker's span in the paragraph of the chosen ``region``. With the "overlap"
+        policy it is kept only when it overlaps the region: where the linear chooser and the
+        ranker disagree on the place, the region (fitted on the reports' own questions)
+        stands."""
+        chunk = region.chunk
+        refined = fitted_ranker().refine(question.text, self._text(chunk.doc), chunk.start,
+                                         chunk.end)
+        if refined is None:
+            return region
+        span = refined.span
+        apart = span.end <= region.span.start or span.start >= region.span.end
+        unsure = refined.expected_f1 < fitted_ranker().gate_for(refined.kind)
+        if self.settings.span_ranker == "gated" and unsure:
+            return replace(region, expected_f1=refined.expected_f1)
+        if self.settings.span_ranker == "overlap" and apart:
+            return region
+        return replace(region, span=span, region=region.span, expected_f1=refined.expected_f1)
 
     def _text(self, doc: str) -> str:
         return self.index.reports[doc].text

@@ -9,6 +9,7 @@ as its original and offsets found in one are valid in the other.
 from __future__ import annotations
 
 import functools
+import unicodedata
 from pathlib import Path
 
 from qa.text.radicals import radical_table
@@ -55,3 +56,8 @@ def is_cjk(ch: str) -> bool:
 
 def has_cjk(text: str) -> bool:
     return any(is_cjk(c) for c in text)
+
+
+def is_punct(ch: str) -> bool:
+    """Punctuation or a symbol (Unicode categories P* and S*)."""
+    return unicodedata.category(ch)[0] in ("P", "S")
