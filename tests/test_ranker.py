@@ -12,7 +12,9 @@ import pytest
 
 from qa.answer import decode, phrases, ranker, rankfeatures, trees
 from qa.answer.asktype import analyse_question
-from qa.evaluation.spanmetrics import char_f1, contains, exact
+from qa.evaluation.squad import cmrc_em as exact
+from qa.evaluation.squad import cmrc_f1 as char_f1
+from qa.evaluation.squad import contains
 
 MODEL = Path(__file__).resolve().parents[1] / "qa" / "models" / "ranker.json"
 # A made-up passage (not from any data set), traditional and full-width parts included.

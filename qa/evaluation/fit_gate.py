@@ -26,7 +26,8 @@ from qa.answer.asktype import analyse_question
 from qa.assistant import load_assistant
 from qa.config import Settings
 from qa.evaluation.fit_ranker import DATA, PUBLIC, ROOT, part_of
-from qa.evaluation.spanmetrics import char_f1, contains
+from qa.evaluation.squad import cmrc_f1 as char_f1
+from qa.evaluation.squad import contains
 
 MODEL = ROOT / "qa" / "models" / "ranker.json"
 

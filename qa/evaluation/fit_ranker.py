@@ -25,7 +25,9 @@ import numpy as np
 
 from qa.answer import decode, phrases, rankfeatures, trees
 from qa.answer.asktype import ANSWER_TYPES, analyse_question
-from qa.evaluation.spanmetrics import char_f1, contains, exact
+from qa.evaluation.squad import cmrc_em as exact
+from qa.evaluation.squad import cmrc_f1 as char_f1
+from qa.evaluation.squad import contains
 from qa.text.normalize import is_punct, normalize
 
 ROOT = Path(__file__).resolve().parents[2]
