@@ -1,10 +1,12 @@
 """Replace a file in one step, so that a process killed while writing it leaves the old
-file (or none), never half of the new one."""
+file (or none), never half of the new one; and hold a lock file across processes."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,3 +33,20 @@ def save_figure_atomically(fig: Any, path: str | Path, **savefig: Any) -> None:
     """``fig.savefig`` to ``path`` atomically, in the format its suffix names (png if none)."""
     fmt = Path(path).suffix.lstrip(".") or "png"
     write_atomically(path, lambda tmp: fig.savefig(tmp, format=fmt, **savefig))
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_file: Path, error: Callable[[OSError], Exception]) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_file`` (created if missing) for the block; a
+    folder that cannot be written raises ``error(exc)``, the caller's own message."""
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_file, "a")
+    except OSError as exc:
+        raise error(exc) from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

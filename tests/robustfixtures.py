@@ -34,8 +34,10 @@ SEED_FILE = next(SEEDS.glob("*.txt"))
 if str(ROOT) not in sys.path:  # app.py and bench/ live at the project root
     sys.path.insert(0, str(ROOT))
 
-ANSWER_KEYS = {"question", "found", "answer", "confidence", "citations"}
+ANSWER_KEYS = {"question", "found", "answer", "confidence", "citations", "reason"}
 CITATION_KEYS = {"doc", "start", "end", "text", "context", "context_start", "section", "score"}
+#: where a span is in a converted original (PDF page, Word paragraph or table row), when known
+ORIGIN_KEYS = {"page", "paragraph", "table", "row"}
 
 
 # ---------------------------------------------------------------------------- the contract
@@ -72,10 +74,12 @@ def check_contract(answer: dict[str, Any], source_text: Callable[[str], str] = r
     if answer["found"]:
         assert cites, "found without a citation"
         assert answer["answer"] and answer["answer"] == cites[0]["text"]
+        assert answer["reason"] is None
     else:
         assert answer["answer"] == ""
+        assert isinstance(answer["reason"], str) and answer["reason"], answer["reason"]
     for c in cites:
-        assert set(c) == CITATION_KEYS, sorted(c)
+        assert CITATION_KEYS <= set(c) <= CITATION_KEYS | ORIGIN_KEYS, sorted(c)
         for key in ("doc", "text", "context", "section"):
             assert isinstance(c[key], str), (key, c[key])
         for key in ("start", "end", "context_start"):

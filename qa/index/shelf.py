@@ -17,18 +17,16 @@ paragraphs).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from qa.atomic import write_atomically, write_text_atomically
+from qa.atomic import exclusive_lock, write_atomically, write_text_atomically
 from qa.config import Settings
 from qa.errors import QAError, SourceError
 from qa.index.build import make_chunks
@@ -91,19 +89,10 @@ def _entry(source: Path, report: Report, data: bytes, settings: Settings, added:
                  hashlib.sha256(data).hexdigest(), len(data), display_path(path))
 
 
-@contextlib.contextmanager
-def _locked(source: Path) -> Iterator[None]:
+def _locked(source: Path) -> contextlib.AbstractContextManager[None]:
     """One shelf change (or record update) at a time across processes."""
-    try:
-        handle = open(source / ".shelf.lock", "a")
-    except OSError as exc:
-        raise SourceError(f"cannot write the reports folder {source} ({exc.strerror})") from None
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return exclusive_lock(source / ".shelf.lock", lambda exc: SourceError(
+        f"cannot write the reports folder {source} ({exc.strerror})"))
 
 
 def _read_record(source: Path) -> dict[str, dict[str, Any]]:

@@ -17,7 +17,6 @@ manifest pointing at the previous, intact generation.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import gc
 import hashlib
 import json
@@ -32,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.atomic import exclusive_lock
 from qa.config import FORMAT_VERSION, Settings
 from qa.errors import IndexStoreError, SourceError
 from qa.index.bm25 import SparseBM25
@@ -82,20 +82,10 @@ def source_listing(source: Path) -> dict[str, str]:
             for p in list_reports(source)}
 
 
-@contextlib.contextmanager
-def build_lock(index_dir: Path) -> Iterator[None]:
+def build_lock(index_dir: Path) -> contextlib.AbstractContextManager[None]:
     """One build at a time per index folder, across processes."""
-    try:
-        index_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(index_dir / ".lock", "a")
-    except OSError as exc:
-        raise IndexStoreError(f"cannot write the index folder {index_dir} ({exc.strerror})") from None
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return exclusive_lock(index_dir / ".lock", lambda exc: IndexStoreError(
+        f"cannot write the index folder {index_dir} ({exc.strerror})"))
 
 
 def _write_json(path: Path, data: Any) -> None:
