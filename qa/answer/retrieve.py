@@ -1,6 +1,7 @@
 """Retrieval: the paragraphs of the index ranked for a question, by BM25, dense or both.
 
-BM25 scores every paragraph (one sparse product); the dense score is a paragraph's best
+The index's backend (qa/index/backend.py: this process's BM25 matrix and FAISS, or Milvus)
+gives the candidates' raw BM25 scores and paragraph cosines; the dense score is a paragraph's best
 span's similarity when the corpus has a span index, else its own vector's. A small corpus
 (up to ``Settings.exhaustive`` paragraphs) has every paragraph fused; a larger one only
 each retriever's top ``Settings.candidates``. Fusion: qa/answer/fuse.py.
@@ -18,6 +19,7 @@ import numpy as np
 from qa.answer.fuse import fuse, minmax
 from qa.answer.question import Question
 from qa.config import Settings
+from qa.index.backend import Candidates, Scope
 from qa.index.build import Index
 from qa.index.vectors import Encoder
 from qa.text.documents import without_years
@@ -80,23 +82,20 @@ class Retriever:
         t = time.perf_counter()
         qvec = self.vector(question)
         encode_ms = (time.perf_counter() - t) * 1000
-        chunks = self.index.chunks
-        if not chunks:
+        if not self.index.chunks:
             return Retrieval(mode, (), qvec, 0, encode_ms)
-        bm25_all = self.index.bm25.scores(list(question.tokens))
-        cands = self._candidates(bm25_all, qvec)
-        if reports is None:
-            return Retrieval(mode, self._rank(question, cands, bm25_all, qvec, mode), qvec,
-                             len(cands), encode_ms)
-        # Scored as without ``reports`` (the same candidates, normalised together, plus the
-        # reports' own paragraphs), then filtered: min-max over only a report's one or two
-        # paragraphs would make every score 0 or 1 and change what the extractor sees.
-        keep = self._rows_of_reports(reports)
-        cands = np.union1d(cands, keep)
-        kept = set(keep.tolist())
-        hits = tuple(h for h in self._rank(question, cands, bm25_all, qvec, mode)
-                     if h.chunk_id in kept)
-        return Retrieval(mode, hits, qvec, len(cands), encode_ms)
+        scope = None if reports is None else self._scope(reports)
+        found = self.index.searcher().search(list(question.tokens), qvec, self._k(), scope,
+                                             dense=self.index.spans is None)
+        hits = self._rank(question, found, qvec, mode)
+        if scope is not None:
+            # Scored as without ``reports`` (the same candidates, normalised together, plus
+            # the reports' own paragraphs), then filtered: min-max over only a report's one
+            # or two paragraphs would make every score 0 or 1 and change what the extractor
+            # sees.
+            kept = set(scope.rows.tolist())
+            hits = tuple(h for h in hits if h.chunk_id in kept)
+        return Retrieval(mode, hits, qvec, len(found.rows), encode_ms)
 
     def vector(self, question: Question) -> np.ndarray:
         # The encoder sees the question normalised like everything else that is matched
@@ -105,16 +104,17 @@ class Retriever:
         text = normalize(without_years(question.matchable, self.years))
         return self.encoder.encode([text])[0]
 
-    def _candidates(self, bm25_all: np.ndarray, qvec: np.ndarray) -> np.ndarray:
-        """The paragraph rows to score: all of a small corpus, each retriever's top of a
-        large one."""
+    def _k(self) -> int | None:
+        """Each retriever's top k to score, or None for every paragraph of a small corpus."""
         s = self.settings
-        n = len(self.index.chunks)
-        if n <= s.exhaustive:
-            return np.arange(n)
-        top_b = np.argpartition(-bm25_all, s.candidates)[:s.candidates]
-        top_d, _ = self.index.vector_index.search(qvec, s.candidates)
-        return np.unique(np.concatenate([top_b, top_d]))
+        return None if len(self.index.chunks) <= s.exhaustive else s.candidates
+
+    def _scope(self, reports: Sequence[str]) -> Scope:
+        """The named reports' paragraph rows and their ids in the index (unknown: none)."""
+        rows = self._rows_of_reports(reports)
+        rel_of = {r.path: r.rel for r in self.index.reports.values()}
+        ids = {rel_of[self.index.chunks[int(i)].doc] for i in rows}
+        return Scope(rows, tuple(sorted(ids)))
 
     def _rows_of_reports(self, reports: Sequence[str]) -> np.ndarray:
         """Every paragraph row of the named reports (unknown names: none)."""
@@ -135,13 +135,14 @@ class Retriever:
             self._rows_of = out
         return self._rows_of
 
-    def _rank(self, question: Question, cands: np.ndarray, bm25_all: np.ndarray,
-              qvec: np.ndarray, mode: str) -> tuple[Hit, ...]:
+    def _rank(self, question: Question, found: Candidates, qvec: np.ndarray,
+              mode: str) -> tuple[Hit, ...]:
         s = self.settings
+        cands = found.rows
         if len(cands) == 0:
             return ()
         chunks = self.index.chunks
-        bm25 = bm25_all[cands]
+        bm25 = found.bm25
         lexical = bm25
         spans = self.index.spans
         if spans is not None and s.sentence_weight > 0:
@@ -150,8 +151,9 @@ class Retriever:
             lexical = (1 - w) * minmax(bm25) + w * minmax(best)
         if spans is not None:  # every paragraph, by its best span
             dense = spans.best_similarity(qvec)[cands]
-        else:  # einsum, not BLAS: see SpanIndex.best_similarity
-            dense = np.einsum("ij,j->i", self.index.vectors[cands], qvec)
+        else:
+            assert found.dense is not None
+            dense = found.dense
         if mode == "bm25":
             fused = minmax(lexical)
         elif mode == "dense":

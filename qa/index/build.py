@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from qa.config import Settings
+from qa.index.backend import LocalBackend, SearchBackend
 from qa.index.bm25 import SparseBM25, build_bm25
 from qa.index.spans import SPAN_INDEX_MAX, SpanIndex, build_span_index
 from qa.index.vectors import Encoder, VectorIndex
@@ -42,6 +43,15 @@ class Index:
     #: each chunk's ``content_hash`` (model and text), computed once by the build and
     #: written to chunks.jsonl: the key of the vector and span caches of the next build.
     hashes: list[str] = field(default_factory=list)
+    #: where retrieval's raw scores come from (qa/index/backend.py); None: this process's
+    #: own BM25 matrix and FAISS index.
+    backend: SearchBackend | None = None
+
+    def searcher(self) -> SearchBackend:
+        """The backend set on this index, or the local one over its own arrays."""
+        if self.backend is None:
+            self.backend = LocalBackend(self.bm25, self.vectors, self.vector_index)
+        return self.backend
 
 
 #: paragraphs per encoder call at build time (the encoder batches again inside).

@@ -34,6 +34,7 @@ import numpy as np
 from qa.atomic import exclusive_lock
 from qa.config import FORMAT_VERSION, Settings
 from qa.errors import IndexStoreError, SourceError
+from qa.index import milvus
 from qa.index.bm25 import SparseBM25
 from qa.index.build import Index, content_hash, dense_text, span_key
 from qa.index.spans import SpanIndex
@@ -106,6 +107,7 @@ def save_index(index: Index, index_dir: Path, source: Path, settings: Settings,
     """Write ``index`` as a new generation and make it current atomically."""
     generation = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     tmp = index_dir / f".tmp-{generation}"
+    backend = _publish(index, index_dir, settings, generation)  # BackendError: nothing written
     try:
         tmp.mkdir(parents=True)
         files = _write_generation(index, tmp)
@@ -115,6 +117,7 @@ def save_index(index: Index, index_dir: Path, source: Path, settings: Settings,
         # the listing taken before the build read the folder: a report added meanwhile stays new
         sources = source_listing(source) if listing is None else listing
         manifest = _manifest(index, settings, generation, files, sources)
+        manifest["backend"] = backend
         manifest_tmp = index_dir / f".{MANIFEST}.{generation}"
         _write_json(manifest_tmp, manifest)
         with open(manifest_tmp, "rb") as f:
@@ -125,6 +128,19 @@ def save_index(index: Index, index_dir: Path, source: Path, settings: Settings,
         shutil.rmtree(tmp, ignore_errors=True)
         raise IndexStoreError(f"cannot write the index folder {index_dir} ({exc.strerror})") from None
     _remove_old_generations(index_dir, keep=generation)
+
+
+def _publish(index: Index, index_dir: Path, settings: Settings, generation: str
+             ) -> dict[str, Any]:
+    """The index put into its backend; what the manifest records of that backend."""
+    if settings.backend != "milvus":
+        return {"name": "local"}
+    index_dir.mkdir(parents=True, exist_ok=True)
+    uri, recorded = milvus.where(settings.milvus_uri, index_dir)
+    info = milvus.publish(index, uri, recorded, settings.milvus_alias, generation,
+                          settings.ann_threshold)
+    index.backend = milvus.open_backend(info, uri, index.bm25)
+    return info
 
 
 def _write_generation(index: Index, folder: Path) -> dict[str, str]:
@@ -225,12 +241,42 @@ def _check_manifest(manifest: dict[str, Any], settings: Settings) -> None:
                              "wrong type)")
     if not all(isinstance(y, str) and re.fullmatch(r"\d{4}", y) for y in manifest["years"].values()):
         raise StaleIndex("the index manifest is malformed (years holds something not a year)")
+    _check_backend(manifest, settings)
     want = settings.index_fingerprint()
     have = manifest.get("settings") or {}
     changed = [k for k in want if have.get(k) != want[k]]
     if changed:
         k = changed[0]
         raise StaleIndex(f"{k} changed ({have.get(k)!r} → {want[k]!r})")
+
+
+def _recorded_backend(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's backend; an index from before backends were recorded is local."""
+    backend = manifest.get("backend")
+    return backend if isinstance(backend, dict) else {"name": "local"}
+
+
+def _check_backend(manifest: dict[str, Any], settings: Settings) -> None:
+    have = _recorded_backend(manifest)
+    if have.get("name") != settings.backend:
+        raise StaleIndex(f"backend changed ({have.get('name')!r} → {settings.backend!r})")
+    if settings.backend == "milvus":
+        recorded = milvus.where(settings.milvus_uri, Path("."))[1]
+        if have.get("uri") != recorded:
+            raise StaleIndex(f"Milvus URI changed ({have.get('uri')!r} → {recorded!r})")
+
+
+def _open_backend(index: Index, manifest: dict[str, Any], index_dir: Path,
+                  settings: Settings) -> None:
+    """Set the index's backend to the one its manifest records (local: nothing to open)."""
+    info = _recorded_backend(manifest)
+    if info.get("name") != "milvus":
+        return
+    try:
+        uri = milvus.where(settings.milvus_uri, index_dir)[0]
+        index.backend = milvus.open_backend(info, uri, index.bm25)
+    except milvus.MissingCollection as exc:
+        raise StaleIndex(str(exc)) from None
 
 
 def _check_sources(manifest: dict[str, Any], listing: dict[str, str]) -> None:
@@ -378,6 +424,7 @@ def _load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Inde
     index = Index(chunks, {r.path: r for r in reports.values()}, bm25, vectors, vector_index,
                   str(manifest.get("model")), list(manifest.get("notices") or []), spans=spans,
                   years=years)
+    _open_backend(index, manifest, index_dir, settings)
     return index, manifest
 
 
