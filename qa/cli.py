@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from qa.config import TOP_K_MAX, TOP_K_MIN, valid_top_k
+from qa.config import BACKENDS, TOP_K_MAX, TOP_K_MIN, valid_top_k
 from qa.errors import QAError, UsageError
 
 #: subcommands whose flags their own module parses: name → (module, help)
@@ -36,6 +36,20 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", default="seeds",
                    help="folder of reports: .txt .md .pdf .docx .html (default: seeds)")
     p.add_argument("--index", default="index", help="index folder (default: index)")
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="where the index is searched: local (default) or milvus (milvus-lite "
+                        "in the index folder, or QA_MILVUS_URI); default: QA_BACKEND or local")
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    """The settings from the environment, with ``--backend`` when given."""
+    from dataclasses import replace
+
+    from qa.config import Settings
+
+    settings = Settings.from_env()
+    backend = getattr(args, "backend", None)
+    return replace(settings, backend=backend) if backend else settings
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -143,7 +157,7 @@ def cmd_ask(args: argparse.Namespace, encoder: Any = None) -> int:
         # Refuse a bad question now, not after the model and index have loaded (seconds).
         clean_question(args.question, Settings.from_env().max_question_chars)
         batch = [(0, args.question, None)]
-    assistant = load_assistant(args.source, args.index, encoder=encoder)
+    assistant = load_assistant(args.source, args.index, _settings(args), encoder=encoder)
     for n, question, error in batch:
         if question is not None:
             try:
@@ -174,7 +188,6 @@ def cmd_build(args: argparse.Namespace, encoder: Any = None) -> int:
     """Build and save the index; no assistant is made (nothing is asked)."""
     import os
 
-    from qa.config import Settings
     from qa.errors import IndexStoreError
     from qa.index.load import open_index, stderr
     from qa.index.store import build_lock
@@ -190,22 +203,24 @@ def cmd_build(args: argparse.Namespace, encoder: Any = None) -> int:
         pass
     if not os.access(index_dir, os.W_OK | os.X_OK):
         raise IndexStoreError(f"cannot write the index folder {index_dir} (permission denied)")
-    settings = Settings.from_env()
+    settings = _settings(args)
     encoder = encoder or Encoder(settings.model, settings.threads)
     index, _ = open_index(source, index_dir, settings, encoder, rebuild=True, progress=True,
                           log=stderr)
+    backend = index.searcher().describe()
+    where = f" at {backend['uri']}" if "uri" in backend else ""
     print(f"indexed {len(index.chunks)} paragraphs from {len(index.reports)} report(s) into "
-          f"{args.index} (model {index.model}, {index.vector_index.kind})")
+          f"{args.index} (model {index.model}, {index.vector_index.kind}, backend "
+          f"{backend['name']}{where})")
     return 0
 
 
 def _update_index(args: argparse.Namespace, encoder: Any) -> None:
     """Bring the index up to date with the shelf (only new paragraphs are embedded)."""
-    from qa.config import Settings
     from qa.index.load import open_index, stderr
     from qa.index.vectors import Encoder
 
-    settings = Settings.from_env()
+    settings = _settings(args)
     encoder = encoder or Encoder(settings.model, settings.threads)
     index, _ = open_index(Path(args.source), Path(args.index), settings, encoder, log=stderr)
     print(f"index: {len(index.chunks)} paragraphs from {len(index.reports)} report(s)")

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, create_model
 
 from qa.config import TOP_K_MAX, TOP_K_MIN, valid_top_k
-from qa.errors import BadQuestion
+from qa.errors import BackendError, BadQuestion
 from qa.schema import Answer, Citation
 from qa.web.constants import EXAMPLES
 from qa.web.library import Library, NotIndexedYet, UnknownReport
@@ -181,11 +181,18 @@ def add_api_routes(app: FastAPI, assistant: Library, stats: dict[str, Any]) -> N
                                                     "hybrid", docs)
         except BadQuestion as exc:
             return error(422, str(exc))
+        except BackendError as exc:  # Milvus went away: one line naming its URI
+            return error(503, str(exc))
         return JSONResponse({**answer.to_dict(), "trace": trace.to_dict()})
 
-    @app.get("/api/health", tags=["qa"], summary="200 once the index is loaded")
-    async def api_health() -> dict[str, Any]:
-        return {"status": "ok", **assistant.stats()}
+    @app.get("/api/health", tags=["qa"], summary="200 once the index is loaded and its "
+             "backend answers, 503 while the backend (Milvus) does not")
+    async def api_health() -> JSONResponse:
+        backend = await run_in_threadpool(assistant.backend_health)
+        ok = bool(backend.get("ok"))
+        return JSONResponse({"status": "ok" if ok else "backend unavailable",
+                             **assistant.stats(), "backend": backend},
+                            status_code=200 if ok else 503)
 
     # Without this the chat mounted at "/" would answer other /api paths with its own 404.
     @app.api_route(

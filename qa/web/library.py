@@ -118,6 +118,9 @@ class Library:
     def stats(self) -> dict[str, Any]:
         return {**self._current.stats(), **self.status()}
 
+    def backend_health(self) -> dict[str, Any]:
+        return self._current.backend_health()
+
     def status(self) -> dict[str, Any]:
         """Whether a rebuild is running, the generation answering, the last build error."""
         with self._cond:

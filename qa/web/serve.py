@@ -15,8 +15,10 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
+from qa.config import BACKENDS, Settings
 from qa.errors import QAError
 from qa.web.constants import EXAMPLES
 from qa.web.library import Library, rebuild_from
@@ -45,6 +47,9 @@ def _arguments(argv: Sequence[str] | None, prog: str) -> argparse.Namespace:
     parser.add_argument("--port", type=_port, default=env.get("QA_PORT", "7860"), help="[7860]")
     parser.add_argument("--source", default="seeds", help="folder of reports [seeds]")
     parser.add_argument("--index", default="index", help="index folder, built if missing [index]")
+    parser.add_argument("--backend", choices=BACKENDS, default=env.get("QA_BACKEND") or None,
+                        help="where the index is searched: local or milvus [QA_BACKEND or "
+                        "local]")
     parser.add_argument(
         "--allowed-origins",
         default=env.get("QA_ALLOWED_ORIGINS", ""),
@@ -94,7 +99,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "qa serve") -> int:
 
     began = time.perf_counter()
     try:
-        assistant = load_assistant(source=args.source, index=args.index)
+        settings = Settings.from_env()
+        if args.backend:
+            settings = replace(settings, backend=args.backend)
+        assistant = load_assistant(source=args.source, index=args.index, settings=settings)
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 1)
