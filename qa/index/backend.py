@@ -18,6 +18,20 @@ import numpy as np
 from qa.index.bm25 import SparseBM25
 from qa.index.vectors import VectorIndex
 
+#: each retriever's top k is read from its best ``TIE_DEPTH``·k, so that every paragraph
+#: tied with the k-th (a duplicate paragraph) is kept, whatever order an engine returns ties
+#: in; scores within ``TIE`` (relative) of the k-th count as tied (float32 rounding).
+TIE_DEPTH = 2
+TIE = 1e-6
+
+
+def top_with_ties(rows: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+    """The ``rows`` of the best ``k`` ``scores``, and every row tied with the k-th."""
+    if len(rows) <= k:
+        return rows
+    kth = -np.partition(-scores, k - 1)[k - 1]
+    return rows[scores >= kth - TIE * abs(kth)]
+
 
 @dataclass(frozen=True, eq=False)
 class Scope:
@@ -90,14 +104,24 @@ class LocalBackend:
         if k is None:
             rows = np.arange(self.bm25.size)
         else:
-            top_b = np.argpartition(-scores, k)[:k]
-            top_d, _ = self.vector_index.search(qvec, k)
-            rows = np.unique(np.concatenate([top_b, top_d]))
+            rows = np.union1d(self._top_bm25(tokens, scores, k), self._top_dense(qvec, k))
         if scope is not None:
             rows = np.union1d(rows, scope.rows)
         # einsum, not BLAS: see SpanIndex.best_similarity
         cos = np.einsum("ij,j->i", self.vectors[rows], qvec) if dense else None
         return Candidates(rows, scores[rows], cos)
+
+    def _top_bm25(self, tokens: list[str], scores: np.ndarray, k: int) -> np.ndarray:
+        """The best k paragraphs that hold a term of the question, with ties."""
+        rows = np.flatnonzero(scores > QueryTerms.of(self.bm25, tokens).constant)
+        depth = TIE_DEPTH * k
+        if len(rows) > depth:
+            rows = rows[np.argpartition(-scores[rows], depth - 1)[:depth]]
+        return top_with_ties(rows, scores[rows], k)
+
+    def _top_dense(self, qvec: np.ndarray, k: int) -> np.ndarray:
+        ids, sims = self.vector_index.search(qvec, TIE_DEPTH * k)
+        return top_with_ties(ids.astype(np.int64), sims, k)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name}

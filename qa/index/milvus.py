@@ -14,8 +14,10 @@ a build, named after its generation and then pointed to by an alias, with
 - ``dense``, the paragraph vector (inner product; FLAT, IVF_FLAT above ``ann_threshold``).
 
 The sparse and dense searches are run apart and fused by the retriever exactly as for the
-local backend (Milvus's own rankers normalise differently). A paragraph a search did not
-return but the retriever ranks gets its score from its stored vector (``_fetch``).
+local backend (Milvus's own rankers normalise differently). A paragraph the sparse search
+did not return but the retriever ranks gets its BM25 score from its stored weights
+(``_fetch``). The cosines of the paragraphs ranked are computed from the paragraph vectors
+that the index folder keeps (memory-mapped), as the local backend computes them.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from qa.errors import BackendError
-from qa.index.backend import Candidates, QueryTerms, Scope
+from qa.index.backend import TIE_DEPTH, Candidates, QueryTerms, Scope, top_with_ties
 from qa.index.bm25 import SparseBM25
 from qa.index.vectors import VectorIndex
 
@@ -186,7 +188,8 @@ def _drop_older(client: Any, alias: str, keep: set[str]) -> None:
             client.drop_collection(name)
 
 
-def open_backend(info: dict[str, Any], uri: str, bm25: SparseBM25) -> MilvusBackend:
+def open_backend(info: dict[str, Any], uri: str, bm25: SparseBM25, vectors: np.ndarray
+                 ) -> MilvusBackend:
     """The backend over the collection a manifest recorded (``info``); MissingCollection
     when it is gone or holds another number of rows, BackendError when Milvus does not
     answer."""
@@ -206,7 +209,7 @@ def open_backend(info: dict[str, Any], uri: str, bm25: SparseBM25) -> MilvusBack
         raise BackendError(f"cannot reach Milvus at {shown_uri(uri)} ({_reason(exc)})"
                            ) from None
     search = info.get("search_params")
-    return MilvusBackend(client, uri, name, str(info.get("alias", "")), bm25,
+    return MilvusBackend(client, uri, name, str(info.get("alias", "")), bm25, vectors,
                          search if isinstance(search, dict) else {})
 
 
@@ -216,9 +219,9 @@ class MilvusBackend:
     name = "milvus"
 
     def __init__(self, client: Any, uri: str, collection: str, alias: str, bm25: SparseBM25,
-                 dense_params: dict[str, Any]) -> None:
+                 vectors: np.ndarray, dense_params: dict[str, Any]) -> None:
         self.client, self.uri, self.collection, self.alias = client, uri, collection, alias
-        self.bm25 = bm25
+        self.bm25, self.vectors = bm25, vectors
         self._dense_params = {"metric_type": "IP", "params": dense_params}
 
     def describe(self) -> dict[str, Any]:
@@ -248,33 +251,32 @@ class MilvusBackend:
     def _search(self, terms: QueryTerms, qvec: np.ndarray, k: int | None,
                 scope: Scope | None, dense: bool) -> Candidates:
         n = self.bm25.size
-        got_b: dict[int, float] = {}
-        got_d: dict[int, float] = {}
+        got: dict[int, float] = {}
         covered: set[int] = set()  # rows a search would have returned had they matched
         if k is None:
             rows = np.arange(n)
-            got_b.update(self._sparse(terms, n))
+            got.update(self._sparse(terms, n))
             if n <= MAX_LIMIT:
                 covered.update(range(n))
-            if dense:
-                got_d.update(self._dense(qvec, n))
         else:
-            top_b, top_d = self._sparse(terms, k), self._dense(qvec, k)
-            if len(top_b) < k:  # every paragraph with a term of the question came back
+            depth = TIE_DEPTH * k
+            top_b, top_d = self._sparse(terms, depth), self._dense(qvec, depth)
+            if len(top_b) < depth:  # every paragraph with a term of the question came back
                 covered.update(range(n))
-            got_b.update(top_b)
-            got_d.update(top_d)
-            rows = np.unique(np.fromiter([*top_b, *top_d], dtype=np.int64))
+            got.update(top_b)
+            rows = np.union1d(_top(top_b, k), _top(top_d, k))
         if scope is not None and len(scope.rows):
             where = f"report in {_string_list(scope.reports)}"
-            got_b.update(self._sparse(terms, len(scope.rows), where))
-            if dense:
-                got_d.update(self._dense(qvec, len(scope.rows), where))
+            got.update(self._sparse(terms, len(scope.rows), where))
             if len(scope.rows) <= MAX_LIMIT:
                 covered.update(scope.rows.tolist())
             rows = np.union1d(rows, scope.rows)
-        bm25 = self._bm25_of(rows, got_b, covered, terms)
-        return Candidates(rows, bm25, self._dense_of(rows, got_d, qvec) if dense else None)
+        bm25 = self._bm25_of(rows, got, covered, terms)
+        # The cosines of the rows to rank from the paragraph vectors the index folder keeps,
+        # computed as the local backend does: Milvus's distances of two equal vectors may
+        # differ in the last bit, which would order duplicate paragraphs differently.
+        cos = np.einsum("ij,j->i", self.vectors[rows], qvec) if dense else None
+        return Candidates(rows, bm25, cos)
 
     def _sparse(self, terms: QueryTerms, limit: int, where: str = "") -> dict[int, float]:
         """Row → its BM25 score less ``terms.constant``, for the best ``limit`` rows that
@@ -323,22 +325,11 @@ class MilvusBackend:
                 out[i] += sum(float(w) * reps.get(int(t), 0.0) for t, w in weights.items())
         return out
 
-    def _dense_of(self, rows: np.ndarray, got: dict[int, float], qvec: np.ndarray
-                  ) -> np.ndarray:
-        """Each row's cosine: the search's, else its stored vector's."""
-        out = np.zeros(len(rows), dtype=np.float32)
-        missing = []
-        for i, r in enumerate(rows.tolist()):
-            if r in got:
-                out[i] = got[r]
-            else:
-                missing.append(i)
-        if missing:
-            stored = self._fetch([int(rows[i]) for i in missing], "dense")
-            q = np.asarray(qvec, dtype=np.float32)
-            for i in missing:
-                out[i] = np.asarray(stored[int(rows[i])], dtype=np.float32) @ q
-        return out
+
+def _top(found: dict[int, float], k: int) -> np.ndarray:
+    """The best ``k`` rows of a search, with ties (``top_with_ties``)."""
+    rows = np.fromiter(found, dtype=np.int64, count=len(found))
+    return top_with_ties(rows, np.fromiter(found.values(), np.float64, len(found)), k)
 
 
 def _string_list(values: tuple[str, ...]) -> str:

@@ -139,7 +139,7 @@ def _publish(index: Index, index_dir: Path, settings: Settings, generation: str
     uri, recorded = milvus.where(settings.milvus_uri, index_dir)
     info = milvus.publish(index, uri, recorded, settings.milvus_alias, generation,
                           settings.ann_threshold)
-    index.backend = milvus.open_backend(info, uri, index.bm25)
+    index.backend = milvus.open_backend(info, uri, index.bm25, index.vectors)
     return info
 
 
@@ -274,7 +274,7 @@ def _open_backend(index: Index, manifest: dict[str, Any], index_dir: Path,
         return
     try:
         uri = milvus.where(settings.milvus_uri, index_dir)[0]
-        index.backend = milvus.open_backend(info, uri, index.bm25)
+        index.backend = milvus.open_backend(info, uri, index.bm25, index.vectors)
     except milvus.MissingCollection as exc:
         raise StaleIndex(str(exc)) from None
 
