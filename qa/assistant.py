@@ -89,12 +89,8 @@ class Assistant:
         return {"documents": len(self.index.reports), "paragraphs": len(self.index.chunks),
                 "kinds": kinds, "model": self.index.model,
                 "vector_index": self.index.vector_index.kind,
-                "span_index": self.index.spans is not None,
-                "backend": self.index.searcher().describe(), "notices": self.notices}
-
-    def backend_health(self) -> dict[str, Any]:
-        """The index backend, and whether it answers now (``ok``, ``error``)."""
-        return self.index.searcher().health()
+                "span_index": self.index.spans is not None, "notices": self.notices,
+                "backend": self.index.searcher().describe()}
 
     def warm_up(self) -> None:
         """Build now, not on the first question, what a small corpus builds (Judge.warm_up)."""

@@ -32,10 +32,15 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see: python -m {self.prog} --help)")
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, backend: bool = True) -> None:
     p.add_argument("--source", default="seeds",
                    help="folder of reports: .txt .md .pdf .docx .html (default: seeds)")
     p.add_argument("--index", default="index", help="index folder (default: index)")
+    if backend:
+        _backend(p)
+
+
+def _backend(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=BACKENDS, default=None,
                    help="where the index is searched: local (default) or milvus (milvus-lite "
                         "in the index folder, or QA_MILVUS_URI); default: QA_BACKEND or local")
@@ -79,7 +84,9 @@ def make_parser() -> argparse.ArgumentParser:
 
     add_arguments(e)
     bench = sub.add_parser("bench", help="speed and scale benchmark on generated corpora")
-    _common(bench)
+    _common(bench, backend=False)
+    bench.add_argument("--backend", default="local",
+                       help="comma-separated backends measured side by side, e.g. local,milvus")
     bench.add_argument("--sizes", default="1000,10000,100000",
                        help="comma-separated corpus sizes in paragraphs")
     bench.add_argument("--out", default="bench/results.json")

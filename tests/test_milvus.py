@@ -83,7 +83,7 @@ def test_manifest_records_backend_and_lite_file(on_milvus):
     assert (index_dir / milvus.LITE_FILE).is_dir()
     assert manifest["backend"]["collection"] == backend.collection
     assert on_milvus.stats()["backend"]["collection"] == backend.collection
-    assert on_milvus.backend_health()["ok"] is True
+    assert on_milvus.index.searcher().health()["ok"] is True
 
 
 def test_a_changed_backend_rebuilds_the_index(assistant, tmp_path):
@@ -213,12 +213,22 @@ def test_milvus_lite_server_by_uri(assistant, tmp_path):
         assert read_manifest(tmp_path / "index")["backend"]["uri"] == uri
         assert not (tmp_path / "index" / milvus.LITE_FILE).exists()
         assert_same(assistant, remote, QUESTIONS[:40])
-        assert remote.backend_health()["ok"] is True
+        assert remote.index.searcher().health()["ok"] is True
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    health = remote.backend_health()
+    health = remote.index.searcher().health()
     assert health["ok"] is False and uri in health["error"]
+    from fastapi.testclient import TestClient
+
+    from qa.web.server import create_app
+
+    with TestClient(create_app(remote, [])) as c:
+        r = c.get("/api/health")
+        assert r.status_code == 503 and r.json()["status"] == "backend unavailable"
+        assert uri in r.json()["backend"]["error"]
+        r = c.post("/api/ask", json={"question": QUESTIONS[0]})
+        assert r.status_code == 503 and uri in r.json()["error"]
     with pytest.raises(BackendError) as err:
         remote.ask(QUESTIONS[0])
     assert uri in str(err.value) and "\n" not in str(err.value)

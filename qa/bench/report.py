@@ -103,11 +103,40 @@ def _pp(r: dict[str, Any], key: str) -> str:
     return f"{_f(s['p50'], 2)} / {_f(s['p95'], 2)}"
 
 
+def _other(backend: str, get: Any) -> Any:
+    """A cell of another backend's measurement (``–`` where it was not measured)."""
+
+    def cell(r: dict[str, Any], R: dict[str, Any]) -> str:
+        m = (r.get("backends") or {}).get(backend)
+        return get(m) if m else "–"
+
+    return cell
+
+
+def backend_rows(backend: str) -> list[tuple[str, Any]]:
+    """The rows of a backend measured beside the first (``qa bench --backend local,milvus``)."""
+    def lat(m: dict[str, Any], key: str) -> str:
+        return _pp(m, key)
+
+    return [
+        (f"**{backend}**: build whole (+ save), s", _other(backend, lambda m: (
+            f"{_f(m['build']['build_s'])} (+{_f(m['build']['save_s'])})"))),
+        (f"{backend}: build peak RSS, MB", _other(backend, lambda m: _f(m["build"]["peak_rss_mb"], 0))),
+        (f"{backend}: index on disk, MB", _other(backend, lambda m: _f(m["disk_mb"]))),
+        (f"{backend}: cold start to 1st answer, s", _other(backend, lambda m: _f(
+            m["serve"]["cold_start"]["total_s"], 2))),
+        (f"{backend}: answering peak RSS, MB", _other(backend, lambda m: _f(m["serve"]["peak_rss_mb"], 0))),
+        (f"{backend}: hybrid search p50 / p95, ms", _other(backend, lambda m: lat(m, "hybrid"))),
+        (f"**{backend}: whole ask p50 / p95, ms**", _other(backend, lambda m: lat(m, "ask"))),
+    ]
+
+
 def markdown_table(result: dict[str, Any]) -> str:
     runs = result["runs"]
     lines = ["| | " + " | ".join(r["name"] for r in runs) + " |",
              "|---|" + "---:|" * len(runs)]
-    for label, cell in ROWS:
+    others = [row for b in result.get("backends", ["local"])[1:] for row in backend_rows(b)]
+    for label, cell in ROWS + others:
         lines.append(f"| {label} | " + " | ".join(cell(r, result) for r in runs) + " |")
     lines += ["", "| target | at | measured | limit | holds |", "|---|---|---:|---|---|"]
     for t in result["targets"]:
@@ -116,7 +145,8 @@ def markdown_table(result: dict[str, Any]) -> str:
     m = result["machine"]
     lines += ["", f"{m['cores']} cores ({m['cpu']}), Python {m['python']}; load average "
               f"{m['load_avg_start'][0]:.1f} at start, {m['load_avg_end'][0]:.1f} at end; "
-              f"wall time {result['wall_s'] / 60:.1f} min."]
+              f"wall time {result['wall_s'] / 60:.1f} min. Backend of the rows without a "
+              f"backend's name: {result.get('backends', ['local'])[0]}."]
     return "\n".join(lines)
 
 

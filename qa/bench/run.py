@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,8 @@ import numpy as np
 from qa.atomic import write_text_atomically
 from qa.bench.corpus import PLACES, generate
 from qa.bench.report import markdown_table, plot, targets
-from qa.config import Settings, available_cores
+from qa.config import BACKENDS, Settings, available_cores
+from qa.errors import UsageError
 from qa.text.documents import list_reports
 
 REAL_EMBED_MAX = 2000
@@ -47,12 +49,14 @@ def log(msg: str) -> None:
     print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
-def run_child(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Run a bench_worker process; return its result, with ``cold_start_s`` (spawn to the
-    first answer, as this process saw it) when the worker reports one."""
+def run_child(cfg: dict[str, Any], backend: str = "") -> dict[str, Any]:
+    """Run a bench_worker process (with ``QA_BACKEND=backend`` when given); return its
+    result, with ``cold_start_s`` (spawn to the first answer, as this process saw it) when
+    the worker reports one."""
     t = time.perf_counter()
+    env = {**os.environ, "QA_BACKEND": backend} if backend else None
     proc = subprocess.Popen([sys.executable, "-m", "qa.bench.worker", json.dumps(cfg)],
-                            stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
+                            stdout=subprocess.PIPE, text=True, cwd=os.getcwd(), env=env)
     out: dict[str, Any] = {}
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -200,8 +204,25 @@ def references(source: Path, index_dir: Path, settings: Settings, questions: lis
             "recall10": float(np.mean(tied)), "recall100": float(np.mean(tied100))}
 
 
+def measure_backend(backend: str, source: Path, work: Path, questions: list[str],
+                    cache: Path | None) -> dict[str, Any]:
+    """Build and serve the same corpus with another backend, in its own index folder."""
+    index_dir = work / f"index-{backend}"
+    log(f"{backend}: building, cold start and {len(questions)} questions")
+    out: dict[str, Any] = {"build": run_child(
+        {"mode": "build", "source": str(source), "index": str(index_dir),
+         "cache": str(cache) if cache else None, "progress": False}, backend)}
+    out["disk_mb"] = dir_mb(index_dir)
+    out["serve"] = run_child({"mode": "serve", "source": str(source), "index": str(index_dir),
+                              "first_question": "今年的总投资是多少？", "questions": questions,
+                              "qvec_out": str(work / f"qvecs-{backend}.npy")}, backend)
+    shutil.rmtree(index_dir, ignore_errors=True)
+    return out
+
+
 def measure(name: str, source: Path, work: Path, settings: Settings, questions: list[str],
-            cache: Path | None = None, add_report: Any = None) -> dict[str, Any]:
+            cache: Path | None = None, add_report: Any = None,
+            others: tuple[str, ...] = ()) -> dict[str, Any]:
     index_dir = work / "index"
     log(f"{name}: building ({'composed' if cache else 'real'} vectors)")
     row: dict[str, Any] = {"name": name, "vectors": "composed" if cache else "real",
@@ -218,6 +239,7 @@ def measure(name: str, source: Path, work: Path, settings: Settings, questions: 
     log(f"{name}: rank-bm25 and FAISS flat references")
     row["reference"] = references(source, index_dir, settings, questions,
                                   np.load(work / "qvecs.npy"))
+    row["backends"] = {b: measure_backend(b, source, work, questions, cache) for b in others}
     if add_report is not None:
         add_report.write(source)
         log(f"{name}: rebuild after adding one report")
@@ -230,6 +252,12 @@ def run_bench(args: Any) -> int:
     t_start = time.perf_counter()
     sizes = [int(s) for s in str(args.sizes).split(",") if s.strip()]
     settings = Settings.from_env()
+    backends = tuple(b.strip() for b in str(getattr(args, "backend", "local")).split(","))
+    if not backends or any(b not in BACKENDS for b in backends):
+        raise UsageError(f"--backend takes a comma-separated list of {', '.join(BACKENDS)}")
+    # the first backend is measured in full (with the references); the others beside it
+    settings = replace(settings, backend=backends[0])
+    os.environ["QA_BACKEND"] = backends[0]
     seed_dir = Path(args.source)
     questions = Path(getattr(args, "questions", "eval/qa.jsonl"))
     seed_file = list_reports(seed_dir)[0]
@@ -238,7 +266,7 @@ def run_bench(args: Any) -> int:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "sizes": sizes,
         "machine": {"cores": available_cores(), "cpu": _cpu_model(), "python": platform.python_version(),
                     "load_avg_start": os.getloadavg()},
-        "settings": settings.index_fingerprint(), "runs": [],
+        "settings": settings.index_fingerprint(), "runs": [], "backends": list(backends),
         "method": {"composed_above": REAL_EMBED_MAX, "embedding_sample": SAMPLE,
                    "recall": "recall@10 of the index against exact cosine; a returned paragraph "
                              "scoring at least the 10th best exact score (ties) is a hit; "
@@ -246,7 +274,8 @@ def run_bench(args: Any) -> int:
     pool = Pool(settings) if any(n > REAL_EMBED_MAX for n in sizes) else None
     try:
         result["runs"].append(measure(f"bundled ({seed_file.name})", seed_dir, work / "seed",
-                                      settings, questions_for(0, False, questions)))
+                                      settings, questions_for(0, False, questions),
+                                      others=backends[1:]))
         for n in sizes:
             corpus = generate(seed_file, n)
             src = work / f"n{n}" / "src"
@@ -260,7 +289,7 @@ def run_bench(args: Any) -> int:
             extra = generate(seed_file, 100, seed=11, prefix="added") if n <= REBUILD_MAX else None
             result["runs"].append(measure(f"{n // 1000}k" if n >= 1000 else str(n), src,
                                           work / f"n{n}", settings, questions_for(n, True, questions),
-                                          cache, extra))
+                                          cache, extra, backends[1:]))
             shutil.rmtree(src.parent, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -139,6 +139,15 @@ def parse_ask(payload: Any) -> tuple[str, int, bool] | str:
     return question, top_k, explain
 
 
+async def health(library: Library) -> JSONResponse:
+    """The index's figures and its backend's state: 503 while the backend (a Milvus server)
+    does not answer, so that a load balancer stops sending questions here."""
+    backend = await run_in_threadpool(library.backend_health)
+    ok = bool(backend.get("ok"))
+    return JSONResponse({"status": "ok" if ok else "backend unavailable", **library.stats(),
+                         "backend": backend}, status_code=200 if ok else 503)
+
+
 def add_api_routes(app: FastAPI, assistant: Library, stats: dict[str, Any]) -> None:
     @app.post(
         "/api/ask",
@@ -185,14 +194,9 @@ def add_api_routes(app: FastAPI, assistant: Library, stats: dict[str, Any]) -> N
             return error(503, str(exc))
         return JSONResponse({**answer.to_dict(), "trace": trace.to_dict()})
 
-    @app.get("/api/health", tags=["qa"], summary="200 once the index is loaded and its "
-             "backend answers, 503 while the backend (Milvus) does not")
+    @app.get("/api/health", tags=["qa"], summary="200 once the index is loaded, 503 if its backend is down")
     async def api_health() -> JSONResponse:
-        backend = await run_in_threadpool(assistant.backend_health)
-        ok = bool(backend.get("ok"))
-        return JSONResponse({"status": "ok" if ok else "backend unavailable",
-                             **assistant.stats(), "backend": backend},
-                            status_code=200 if ok else 503)
+        return await health(assistant)
 
     # Without this the chat mounted at "/" would answer other /api paths with its own 404.
     @app.api_route(

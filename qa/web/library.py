@@ -119,7 +119,8 @@ class Library:
         return {**self._current.stats(), **self.status()}
 
     def backend_health(self) -> dict[str, Any]:
-        return self._current.backend_health()
+        """The index backend, and whether it answers now (``ok``, ``error``)."""
+        return self._current.index.searcher().health()
 
     def status(self) -> dict[str, Any]:
         """Whether a rebuild is running, the generation answering, the last build error."""
