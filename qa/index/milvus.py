@@ -22,9 +22,12 @@ that the index folder keeps (memory-mapped), as the local backend computes them.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -149,7 +152,8 @@ def publish(index: Any, uri: str, recorded: str, alias: str, generation: str,
         params = client.prepare_index_params()
         params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
         params.add_index("dense", index_type=kind, metric_type="IP", params=build)
-        client.create_collection(name, schema=_schema(client, dim), index_params=params)
+        with _quiet_grpc_server():
+            client.create_collection(name, schema=_schema(client, dim), index_params=params)
         rel_of = {r.path: r.rel for r in index.reports.values()}
         csr = index.bm25.weights.tocsr()
         for a in range(0, n, _INSERT_BATCH):
@@ -166,6 +170,19 @@ def publish(index: Any, uri: str, recorded: str, alias: str, generation: str,
                            ) from None
     return {"name": "milvus", "uri": recorded, "collection": name, "alias": alias,
             "dense_index": kind, "search_params": search}
+
+
+@contextlib.contextmanager
+def _quiet_grpc_server() -> Iterator[None]:
+    """pymilvus's create_collection asks for AllocTimestamp, which milvus-lite's embedded
+    gRPC server does not implement: it logs a traceback, and pymilvus does without."""
+    logger = logging.getLogger("grpc._server")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _switch_alias(client: Any, alias: str, name: str) -> str:
