@@ -7,6 +7,7 @@ change triggers a rebuild; query-time knobs (fusion weights, threshold) do not.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -123,7 +124,11 @@ class Settings:
         return {k: getattr(self, k) for k in keys}
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field (a Milvus URI without its user name or password: eval reports print
+        this)."""
+        out = asdict(self)
+        out["milvus_uri"] = re.sub(r"//[^/@]*@", "//", self.milvus_uri)
+        return out
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
