@@ -253,3 +253,16 @@ def test_unreachable_uri_is_one_line_naming_it(assistant, tmp_path, monkeypatch,
 def test_shown_uri_hides_credentials():
     assert milvus.shown_uri("https://user:secret@host:19530") == "https://host:19530"
     assert milvus.shown_uri("/data/index/milvus.db") == "/data/index/milvus.db"
+    from qa.config import Settings
+
+    shown = Settings(backend="milvus", milvus_uri="https://user:secret@host:19530").to_dict()
+    assert shown["milvus_uri"] == "https://host:19530"
+
+
+def test_backend_setting_is_checked():
+    from qa.config import Settings
+    from qa.errors import UsageError
+
+    assert Settings.from_env({"QA_BACKEND": "milvus"}).backend == "milvus"
+    with pytest.raises(UsageError, match="backend must be one of local, milvus"):
+        Settings.from_env({"QA_BACKEND": "elastic"})
