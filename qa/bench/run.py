@@ -229,13 +229,13 @@ def measure(name: str, source: Path, work: Path, settings: Settings, questions: 
                            "load_avg": os.getloadavg()[0]}
     row["build"] = run_child({"mode": "build", "source": str(source), "index": str(index_dir),
                               "cache": str(cache) if cache else None,
-                              "progress": sys.stderr.isatty()})
+                              "progress": sys.stderr.isatty()}, settings.backend)
     row["paragraphs"], row["reports"] = row["build"]["paragraphs"], row["build"]["reports"]
     row["disk_mb"] = dir_mb(index_dir)
     log(f"{name}: cold start and {len(questions)} questions")
     row["serve"] = run_child({"mode": "serve", "source": str(source), "index": str(index_dir),
                               "first_question": "今年的总投资是多少？", "questions": questions,
-                              "qvec_out": str(work / "qvecs.npy")})
+                              "qvec_out": str(work / "qvecs.npy")}, settings.backend)
     log(f"{name}: rank-bm25 and FAISS flat references")
     row["reference"] = references(source, index_dir, settings, questions,
                                   np.load(work / "qvecs.npy"))
@@ -244,7 +244,7 @@ def measure(name: str, source: Path, work: Path, settings: Settings, questions: 
         add_report.write(source)
         log(f"{name}: rebuild after adding one report")
         row["rebuild"] = run_child({"mode": "rebuild", "source": str(source),
-                                    "index": str(index_dir)})
+                                    "index": str(index_dir)}, settings.backend)
     return row
 
 
@@ -253,11 +253,12 @@ def run_bench(args: Any) -> int:
     sizes = [int(s) for s in str(args.sizes).split(",") if s.strip()]
     settings = Settings.from_env()
     backends = tuple(b.strip() for b in str(getattr(args, "backend", "local")).split(","))
-    if not backends or any(b not in BACKENDS for b in backends):
-        raise UsageError(f"--backend takes a comma-separated list of {', '.join(BACKENDS)}")
-    # the first backend is measured in full (with the references); the others beside it
+    if any(b not in BACKENDS for b in backends) or backends[0] != "local":
+        raise UsageError(f"--backend takes a comma-separated list of {', '.join(BACKENDS)}, "
+                         "local first (its index is the references' and is read in this "
+                         "process, where milvus-lite's folder would stay locked)")
+    # local is measured in full (with the references); the others beside it
     settings = replace(settings, backend=backends[0])
-    os.environ["QA_BACKEND"] = backends[0]
     seed_dir = Path(args.source)
     questions = Path(getattr(args, "questions", "eval/qa.jsonl"))
     seed_file = list_reports(seed_dir)[0]
