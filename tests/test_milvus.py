@@ -266,3 +266,9 @@ def test_backend_setting_is_checked():
     assert Settings.from_env({"QA_BACKEND": "milvus"}).backend == "milvus"
     with pytest.raises(UsageError, match="backend must be one of local, milvus"):
         Settings.from_env({"QA_BACKEND": "elastic"})
+
+
+def test_bench_measures_local_first(capsys):
+    assert main(["bench", "--backend", "milvus", "--sizes", "10"]) == 2
+    assert "local first" in capsys.readouterr().err
+    assert main(["bench", "--backend", "local,elastic", "--sizes", "10"]) == 2
