@@ -254,10 +254,9 @@ def run_bench(args: Any) -> int:
     settings = Settings.from_env()
     backends = tuple(b.strip() for b in str(getattr(args, "backend", "local")).split(","))
     if any(b not in BACKENDS for b in backends) or backends[0] != "local":
-        raise UsageError(f"--backend takes a comma-separated list of {', '.join(BACKENDS)}, "
-                         "local first (its index is the references' and is read in this "
-                         "process, where milvus-lite's folder would stay locked)")
-    # local is measured in full (with the references); the others beside it
+        raise UsageError(f"--backend takes a list of {', '.join(BACKENDS)}, local first")
+    # local first: the references read its index in this process (milvus-lite's folder
+    # would stay locked for the workers); the others are measured beside it
     settings = replace(settings, backend=backends[0])
     seed_dir = Path(args.source)
     questions = Path(getattr(args, "questions", "eval/qa.jsonl"))
