@@ -98,7 +98,7 @@ def test_a_correction_that_does_not_slice_a_report_is_refused(client, store, ans
 @pytest.mark.parametrize("body", [
     [], {"vote": "up"}, {"question": "", "vote": "up"}, {"question": QUESTION},
     {"question": QUESTION, "vote": "meh"}, {"question": QUESTION, "vote": "up", "answer": 3},
-    {"question": QUESTION, "vote": "up", "not_in_report": True},
+    {"question": QUESTION, "vote": "up", "correction": {"doc": "x", "start": 1, "end": 2}},
     {"question": QUESTION, "vote": "down", "not_in_report": "yes"},
     {"question": QUESTION, "vote": "down", "correction": {"doc": "x", "start": "1", "end": 2}},
     {"question": QUESTION, "vote": "down", "correction": [1, 2]},

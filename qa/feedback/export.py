@@ -2,7 +2,8 @@
 person to review before any of them joins an eval set.
 
 - a 👎 with a corrected span → ``answers`` [the corrected text];
-- a 👎 saying the report does not answer (``not_in_report``) → an unanswerable item;
+- ``not_in_report`` (a 👎 saying the report does not answer, or a 👍 on an answer that
+  said so) → an unanswerable item;
 - a 👍 → ``answers`` [the cited answer span];
 - a 👎 without either says only that the answer was wrong: no item.
 

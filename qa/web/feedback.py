@@ -1,5 +1,6 @@
-"""``POST /api/feedback``: a 👍 or 👎 on an answer, with an optional corrected span or
-"the report does not say this", stored by qa/feedback/store.py.
+"""``POST /api/feedback``: a 👍 or 👎 on an answer, with an optional corrected span (👎
+only) or "the report does not say this" (a 👎, or a 👍 on an answer that said so), stored
+by qa/feedback/store.py.
 
 Checked here: the body's shape (422 with one line saying what is wrong), that a cited or
 corrected span slices a report on the shelf answering now (422 otherwise), and the rate
@@ -91,8 +92,8 @@ def parse_feedback(payload: Any, max_question: int) -> FeedbackRequest:
         raise Refused("not_in_report must be true or false")
     citation = _where(payload.get("citation"), "citation")
     correction = _where(payload.get("correction"), "correction")
-    if (correction is not None or not_in_report) and vote != "down":
-        raise Refused("a correction or not_in_report goes with a down-vote only")
+    if correction is not None and vote != "down":
+        raise Refused("a correction goes with a down-vote only")
     if correction is not None and not_in_report:
         raise Refused("give a correction or not_in_report, not both")
     return FeedbackRequest(question.strip(), vote, _text(payload, "answer", LIMITS.answer),
