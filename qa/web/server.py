@@ -21,6 +21,7 @@ from qa.web.pages import add_page_routes
 from qa.web.reports import add_report_routes
 from qa.web.responses import error
 from qa.web.security import SecurityMiddleware, parse_origins
+from qa.web.suggestions import add_suggestion_routes
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant
@@ -66,6 +67,7 @@ def create_app(
 
     add_report_routes(app, library, admin_token, max_upload)  # before /api's catch-all
     add_feedback_routes(app, library, feedback, feedback_limiter)
+    add_suggestion_routes(app, library)
     add_api_routes(app, library, stats)
     add_page_routes(app, library)
     # Last: the chat mounted at "/" would otherwise shadow every route added after it.
