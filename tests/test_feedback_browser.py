@@ -1,6 +1,7 @@
-"""Feedback in headless Chromium (as test_browser.py): 👍 under an answer; 👎, a span
-selected in the shown paragraph and sent as the correction, and `qa feedback export`
-then holds that span as the answer; 报告里没有这个答案 in the widget's embed view."""
+"""Feedback and suggested questions in headless Chromium (as test_browser.py): 👍 under an
+answer; 👎, a span selected in the shown paragraph and sent as the correction, and
+`qa feedback export` then holds that span as the answer; 报告里没有这个答案 in the widget's
+embed view; the suggested questions when the chat opens and after an abstention."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from webfixtures import ROOT
 
@@ -21,7 +23,7 @@ if not CHROMIUM.exists():
                 allow_module_level=True)
 
 import test_browser  # noqa: E402
-from test_browser import QUESTION, WAIT_MS, api_ask, ask  # noqa: E402
+from test_browser import QUESTION, UNANSWERABLE, WAIT_MS, api_ask, ask  # noqa: E402
 
 # test_browser's fixtures: the live server, Chromium, a page watched for foreign requests,
 # page errors, CSP violations and failed responses.
@@ -108,3 +110,25 @@ def test_not_in_report_from_the_widget(watched, live):
     wait_for_text(reply.locator(".qa-fb-status"), "谢谢反馈")
     items = [i for i in exported(live) if i["question"] == question]
     assert items and items[-1]["answers"] == [] and items[-1]["type"] == "unanswerable"
+
+
+def test_suggested_questions_when_the_chat_opens_and_after_an_abstention(watched, live):
+    page, _ = watched
+    offered = httpx.get(f"{live.url}/api/suggestions", timeout=60).json()["suggestions"]
+    assert len(offered) >= 3
+    page.goto(live.url + "/")
+    chips = page.locator("#qa-suggest .qa-suggest-chip")
+    chips.first.wait_for(timeout=WAIT_MS)
+    assert [chips.nth(i).inner_text() for i in range(chips.count())] == [
+        s["question"] for s in offered]
+    chips.first.click()  # asks it
+    reply = page.locator(".qa-reply").first
+    reply.wait_for(timeout=WAIT_MS)
+    assert reply.locator("strong.qa-answer").inner_text() == offered[0]["answer"]
+    page.locator("#qa-suggest").wait_for(state="hidden", timeout=WAIT_MS)  # answered: gone
+    reply = ask(page, UNANSWERABLE)
+    assert "报告中没有找到答案" in reply.inner_text()
+    page.locator("#qa-suggest").wait_for(state="visible", timeout=WAIT_MS)
+    assert chips.count() == len(offered)
+    page.screenshot(path=str(Path(os.environ.get("QA_SCREENSHOTS") or live.data)
+                             / "suggestions.png"))

@@ -495,3 +495,85 @@
     for (var i = 0; i < replies.length; i++) attach(replies[i]);
   }, 400);
 })();
+
+/* Suggested questions: chips under the chat, from /api/suggestions (of the report the
+ * chat asks, when one is chosen), shown when the chat is empty and after an answer that
+ * found nothing; a click asks the question. */
+(function () {
+  "use strict";
+  if (window.__qaSuggest) return;
+  window.__qaSuggest = true;
+
+  var made = {}; // scope → list of suggestions (null while loading)
+
+  function scope() {
+    var input = document.querySelector("#qa-scope textarea, #qa-scope input");
+    return input ? input.value : "";
+  }
+
+  function load(id) {
+    made[id] = null;
+    fetch("/api/suggestions" + (id ? "?report=" + encodeURIComponent(id) : ""),
+          { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : { suggestions: [] }; })
+      .then(function (data) { made[id] = data.suggestions || []; render(); })
+      .catch(function () { made[id] = []; });
+  }
+
+  function askNow(question) {
+    var box = document.querySelector("#qa-question textarea");
+    var send = document.getElementById("qa-send");
+    if (!box || !send) return;
+    box.value = question;
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    window.setTimeout(function () { send.click(); }, 50);
+  }
+
+  // Empty chat: offer them; after an answer that found nothing: offer them again.
+  function wanted() {
+    var replies = document.querySelectorAll("#qa-chat .qa-reply");
+    if (!replies.length) return "可以这样问：";
+    var last = replies[replies.length - 1];
+    return last.querySelector(".qa-notfound") ? "报告里能找到答案的问题，例如：" : "";
+  }
+
+  function render() {
+    var row = document.getElementById("qa-suggest");
+    if (!row) return;
+    var id = scope(), list = made[id], label = wanted();
+    var key = id + "|" + label + "|" + (list ? list.length : -1);
+    if (row.getAttribute("data-key") === key) return;
+    row.setAttribute("data-key", key);
+    row.textContent = "";
+    row.hidden = !label || !list || !list.length;
+    if (row.hidden) return;
+    var title = document.createElement("span");
+    title.className = "qa-suggest-label";
+    title.textContent = label;
+    row.appendChild(title);
+    list.forEach(function (s) {
+      var chip = document.createElement("button");
+      chip.type = "button";
+      chip.className = "qa-suggest-chip";
+      chip.textContent = s.question;
+      chip.title = s.section || "";
+      chip.addEventListener("click", function () { askNow(s.question); });
+      row.appendChild(chip);
+    });
+  }
+
+  window.setInterval(function () {
+    var chat = document.getElementById("qa-chat");
+    if (!chat) return;
+    if (!document.getElementById("qa-suggest")) {
+      var row = document.createElement("div");
+      row.id = "qa-suggest";
+      row.className = "qa-suggest";
+      row.setAttribute("aria-label", "建议的问题");
+      row.hidden = true;
+      chat.parentNode.insertBefore(row, chat.nextSibling);
+    }
+    if (!(scope() in made)) load(scope());
+    render();
+  }, 400);
+})();
