@@ -161,3 +161,11 @@ def test_export_then_eval_reads_the_votes(client, store, answer, tmp_path, capsy
                  "--index", str(index_dir), "--json", str(js)]) == 0
     rows = json.loads(js.read_text("utf-8"))["rows"]["hybrid"]
     assert {r["question"] for r in rows} == set(items)
+
+
+def test_export_without_a_store_or_an_action_is_a_usage_error(tmp_path, capsys):
+    assert main(["feedback", "export", "--data", str(tmp_path / "none")]) == 2
+    assert "no feedback in" in capsys.readouterr().err
+    assert main(["feedback"]) == 2
+    assert "qa feedback export" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()  # looking did not create the folder
