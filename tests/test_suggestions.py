@@ -28,7 +28,10 @@ CMRC = ROOT.parent / "shared" / "data" / "cmrc2018_trial.json"
     ("其中粮食总产量达到52.3万吨", "粮食总产量达到多少万吨？"),
     ("在全省评比中获得第3名", "在全省评比中获得第几名？"),
     ("城镇居民收入增长6.5%", "城镇居民收入增长多少？"),
-    ("该馆始建于1958年", None),  # a year is no figure to ask about
+    ("该馆始建于1958年", "该馆始建于哪一年？"),
+    ("提前完成下达的2020年目标", None),  # a year naming a thing, not a when
+    ("于3月15日正式开放", None),  # a date is not asked as 多少
+    ("共有3支车队参加比赛", "共有多少支车队参加比赛？"),
     ("增长7%", None),  # too little left to ask about
     ("工作取得明显成效", None),
 ])

@@ -1,6 +1,7 @@
 """Questions a report answers, for a new reader to start from: built from the clauses that
-end in a figure (签约项目36个 → 签约项目多少个？, 建成5个工作站 → 建成多少个工作站？), a
-few per section so that the suggestions cover the report's headings.
+hold a figure (签约项目36个 → 签约项目多少个？, 建成5个工作站 → 建成多少个工作站？,
+始建于1958年 → 始建于哪一年？), taking the sections in turn so that the suggestions cover
+the report's headings.
 
 Only candidates are made here; the web layer (qa/web/suggestions.py) asks each one and
 keeps those the engine answers, with high confidence, from the clause it was made from.
@@ -16,19 +17,17 @@ from qa.schema import Chunk
 from qa.text.documents import clauses, sentences
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
-_NUMBER = r"(?<![\d.])\d+(?:\.\d+)?"
-#: a figure's unit: an optional order of magnitude, then one to three CJK characters.
-_UNIT = rf"(?:[万亿千百]?[{_CJK}]{{1,3}}|%)"
-#: the counters that may sit between a figure and the noun it counts (5个招商工作站).
-_COUNTER = "个家名人位所项座条户处次台套辆只头株亩"
-_TAIL = re.compile(rf"^(?P<head>.+?)(?P<num>{_NUMBER})(?P<unit>{_UNIT})$")
-_COUNTED = re.compile(rf"^(?P<head>.+?)(?P<num>{_NUMBER})(?P<unit>[{_COUNTER}])"
-                      rf"(?P<noun>[{_CJK}]{{2,8}})$")
+#: a figure with what follows it: a unit or counter (万立方米, 个), a percent sign, or 年.
+_FIGURE = re.compile(rf"(?<![\d.])(?P<num>\d+(?:\.\d+)?)(?P<after>%|[{_CJK}])")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+#: what a figure may not be followed by: a date or a time is not asked as 多少.
+_DATE = "月日号时点分秒"
 _OPENERS = re.compile(r"^(?:其中|同时|并且|并|而且|而|另外|此外|以及|和|及)")
-_YEARISH = re.compile(r"^(?:年|月|日|号|时|世纪|年代)")
-HEAD_MIN, HEAD_MAX = 4, 18
-
-
+CLAUSE_MAX = 32
+#: the Chinese characters a question needs besides its question word.
+WORDS_MIN = 5
+#: a question shown as a chip reads best at this many characters.
+CHIP_MIN, CHIP_MAX = 8, 18
 @dataclass(frozen=True)
 class Candidate:
     """A question made from the clause ``[start, end)`` of report ``doc``."""
@@ -40,35 +39,37 @@ class Candidate:
     section: str
 
 
-def _head(text: str) -> str | None:
-    """The clause's words before its figure, cleaned, or None when they cannot carry a
-    question (too short or long, no Chinese, ending in a figure or a mark)."""
-    head = _OPENERS.sub("", text.strip(" \t\u3000“”‘’\"'（）()")).strip()
-    cjk = len(re.findall(f"[{_CJK}]", head))
-    if not HEAD_MIN <= len(head) <= HEAD_MAX or cjk < HEAD_MIN:
+def _ask_word(num: str, after: str, before: str) -> tuple[str, str] | None:
+    """(the question word, what of ``after`` it keeps) for a figure, or None when the
+    figure is a date, a time or part of a longer number."""
+    if after == "年":  # a year is asked when the clause says when: 于1958年(建成)
+        if not _YEAR.fullmatch(num):
+            return "多少", "年"
+        return ("哪一年", "") if re.search("[于在自从至到]$", before) else None
+    if after in _DATE:
         return None
-    if not re.search(f"[{_CJK}]$", head) or re.search(r"[\r\n，,。；;：:、]", head):
-        return None
-    return head
+    if after == "%":
+        return "多少", ""
+    return ("几" if before.endswith("第") else "多少"), after
 
 
 def question_of(clause: str) -> str | None:
-    """The question a clause ending in a figure answers, or None."""
-    clause = clause.rstrip("，,。；;：:！!？? ")
-    m = _COUNTED.match(clause)
-    if m and _head(m["head"]):
-        return f"{_head(m['head'])}多少{m['unit']}{m['noun']}？"
-    m = _TAIL.match(clause)
-    if not m or _YEARISH.match(m["unit"]):
+    """The question a clause with a figure answers — the clause with its last figure
+    replaced by the question word (签约项目36个 → 签约项目多少个？, 第8名 → 第几名,
+    建于1958年 → 建于哪一年？) — or None when too little is left to ask about."""
+    clause = _OPENERS.sub("", clause.strip(" \t\u3000“”‘’\"'（）()").rstrip("，,。；;：:！!？? "))
+    figures = list(_FIGURE.finditer(clause))
+    if not figures or len(clause) > CLAUSE_MAX or re.search(r"[\r\n]", clause):
         return None
-    head = _head(m["head"])
-    if head is None:
+    m = figures[-1]
+    before, rest = clause[:m.start()], clause[m.end("after"):]
+    word = _ask_word(m["num"], m["after"], before)
+    if word is None or len(before) < 2 or not re.search(f"[{_CJK}]$", before):
         return None
-    if m["unit"] == "%":
-        return f"{head}多少？"
-    if head.endswith("第"):  # 第3名 → 第几名
-        return f"{head}几{m['unit']}？"
-    return f"{head}多少{m['unit']}？"
+    words = re.findall(f"[{_CJK}]", before + word[1] + rest)
+    if len(words) < WORDS_MIN or re.search(r"[，,。；;：:、]", before[-1:]):
+        return None
+    return f"{before}{word[0]}{word[1]}{rest}？"
 
 
 def chunk_candidates(chunk: Chunk) -> Iterator[Candidate]:
@@ -84,18 +85,24 @@ def chunk_candidates(chunk: Chunk) -> Iterator[Candidate]:
                 yield Candidate(question, chunk.doc, clause.start, clause.end, chunk.section)
 
 
+def _plainness(cand: Candidate) -> tuple[bool, int]:
+    """Sort key: questions of a chip's length without an enumeration first, and of those
+    the longer (the more specific) first."""
+    q = cand.question
+    return ("、" in q or not CHIP_MIN <= len(q) <= CHIP_MAX, -len(q))
+
+
 def candidates(chunks: Iterable[Chunk], per_section: int = 8, most: int = 60
                ) -> list[Candidate]:
-    """Up to ``most`` candidates, taken from the sections in turn (the longest question of
-    each — the most specific — first, at most ``per_section`` of each), so that the first
-    few come from different headings; a question is made only once."""
+    """Up to ``most`` candidates, taken from the sections in turn (the plainest question of
+    each first, at most ``per_section`` of each), so that the first few come from
+    different headings; a question is made only once."""
     by_section: dict[tuple[str, str], list[Candidate]] = {}
     for chunk in chunks:
         found = by_section.setdefault((chunk.doc, chunk.section), [])
         if len(found) < 2 * per_section:
             found.extend(chunk_candidates(chunk))
-    ranked = [sorted(c, key=lambda c: -len(c.question))[:per_section]
-              for c in by_section.values() if c]
+    ranked = [sorted(c, key=_plainness)[:per_section] for c in by_section.values() if c]
     out: list[Candidate] = []
     seen: set[str] = set()
     for turn in range(per_section):
