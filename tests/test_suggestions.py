@@ -1,4 +1,4 @@
-"""Suggested questions: made from clauses ending in a figure, each asked of the real
+"""Suggested questions: made from clauses holding a figure, each asked of the real
 engine and kept only when found with high confidence; on the bundled report over HTTP,
 and on a passage of the public CMRC 2018 set (its test part) written as a report."""
 
