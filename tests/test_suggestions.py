@@ -34,6 +34,12 @@ CMRC = ROOT.parent / "shared" / "data" / "cmrc2018_trial.json"
     ("共有3支车队参加比赛", "共有多少支车队参加比赛？"),
     ("增长7%", None),  # too little left to ask about
     ("工作取得明显成效", None),
+    ("青石水库位于县城东北", "青石水库位于哪里？"),
+    ("它位于县城东北", None),
+    ("侧线鳞片数45至49枚", None),  # the end of a range
+    ("它的面积约为3平方公里", None),  # about what?
+    ("经历了低迷的2012赛季", None),  # a year, not an amount
+    ("青石博物館位於縣城東北", "青石博物館位於哪裡？"),
 ])
 def test_a_clause_ending_in_a_figure_makes_a_question(clause, question):
     assert question_of(clause) == question
