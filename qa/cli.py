@@ -1,4 +1,5 @@
-"""Command line: build | ask | add | remove | list | serve | eval | tune | sweep | bench | load-test.
+"""Command line: build | ask | add | remove | list | serve | eval | feedback | tune | sweep | bench |
+load-test.
 
 A QAError becomes one line on stderr and its exit code. ``serve``, ``tune``, ``sweep`` and
 ``load-test`` hand their arguments to their own module's ``main`` (each has its own flags).
@@ -60,6 +61,11 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument("--reliability", help="write a PNG reliability chart (confidence vs "
                                          "accuracy, hybrid) here")
     e.add_argument("--mode", choices=["all", "hybrid", "bm25", "dense"], default="all")
+    e.add_argument("--feedback", action="store_true",
+                   help="score the eval items of the stored feedback (qa feedback export) "
+                        "instead of FILE")
+    e.add_argument("--data", help="the data folder holding the feedback (default: "
+                                  "QA_DATA_DIR, else data/)")
     # a SQuAD-format FILE (CMRC 2018, DRCD) is detected, or forced with --squad
     from qa.evaluation.squad_cli import add_arguments
 
@@ -78,12 +84,21 @@ def make_parser() -> argparse.ArgumentParser:
     rm = sub.add_parser("remove", help="take a report off the shelf (its id: see qa list)")
     _common(rm)
     rm.add_argument("id")
+    _feedback_parser(sub)
     ls = sub.add_parser("list", help="the reports on the shelf")
     _common(ls)
     ls.add_argument("--json", action="store_true", help="one JSON array of entries")
     for name, (_, text) in FORWARDED.items():
         sub.add_parser(name, help=text, add_help=False)
     return parser
+
+
+def _feedback_parser(sub: Any) -> None:
+    fb = sub.add_parser("feedback", help="the chat's votes: `qa feedback export`")
+    actions = fb.add_subparsers(dest="action", parser_class=_Parser)
+    ex = actions.add_parser("export", help="the votes as eval items (JSONL, for review)")
+    ex.add_argument("--out", help="write the JSONL here (default: standard output)")
+    ex.add_argument("--data", help="the data folder (default: QA_DATA_DIR, else data/)")
 
 
 def _where(citation: dict[str, Any]) -> str:
@@ -266,6 +281,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """An own eval set (JSONL), or a SQuAD-format set (detected, or ``--squad``)."""
     from qa.evaluation.squad import is_squad_file
 
+    if args.feedback:
+        from qa.feedback.score import run_feedback_eval
+
+        return run_feedback_eval(args)
     if args.squad or is_squad_file(args.file):
         from qa.evaluation.squad_cli import run
 
@@ -273,6 +292,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from qa.evaluation.report import run_eval
 
     return run_eval(args)
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    if args.action != "export":
+        raise UsageError("feedback what? `qa feedback export [--out FILE]`")
+    from qa.feedback.score import run_export
+
+    return run_export(args)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -311,7 +338,8 @@ def main(argv: Sequence[str] | None = None, encoder: Any = None) -> int:
         with_model = {"build": cmd_build, "ask": cmd_ask, "add": cmd_add, "remove": cmd_remove}
         if args.command in with_model:
             return with_model[args.command](args, encoder)
-        return {"eval": cmd_eval, "bench": cmd_bench, "list": cmd_list}[args.command](args)
+        return {"eval": cmd_eval, "bench": cmd_bench, "list": cmd_list,
+                "feedback": cmd_feedback}[args.command](args)
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -42,6 +42,9 @@ class Index:
     #: each chunk's ``content_hash`` (model and text), computed once by the build and
     #: written to chunks.jsonl: the key of the vector and span caches of the next build.
     hashes: list[str] = field(default_factory=list)
+    #: the stored generation this index was loaded from or saved as (the manifest's
+    #: ``generation``); "" for an index built in memory and not saved.
+    generation: str = ""
 
 
 #: paragraphs per encoder call at build time (the encoder batches again inside).

@@ -194,6 +194,7 @@ def add_api_routes(app: FastAPI, assistant: Library, stats: dict[str, Any]) -> N
         include_in_schema=False,
     )
     async def api_other(rest: str) -> JSONResponse:
-        if rest in ("ask", "health", "reports") or rest.startswith("reports/"):
+        if rest in ("ask", "health", "reports", "feedback", "suggestions") or rest.startswith(
+                "reports/"):
             return error(405, "method not allowed")
         return error(404, "not found")

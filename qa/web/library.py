@@ -120,6 +120,12 @@ class Library:
     def source_text(self, doc: str) -> str:
         return self._current.source_text(doc)
 
+    @property
+    def index_generation(self) -> str:
+        """The stored generation answering now (the manifest's name), or ``memory-N`` for
+        an index built in memory: recorded with every vote, keys the suggestions' cache."""
+        return self._current.index.generation or f"memory-{self.generation}"
+
     def stats(self) -> dict[str, Any]:
         return {**self._current.stats(), **self.status()}
 
