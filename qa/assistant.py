@@ -12,6 +12,7 @@ from typing import Any
 
 from qa.answer.cite import cite
 from qa.answer.extract import Extractor
+from qa.answer.followup import FollowUp, follow_up
 from qa.answer.judge import Judge
 from qa.answer.question import Question, clean_question
 from qa.answer.retrieve import MODES, Hit, Retriever
@@ -36,13 +37,27 @@ class Assistant:
         self.judge = Judge(index, settings)
 
     def ask(self, question: Any, top_k: int = 3, mode: str = "hybrid",
-            reports: Sequence[str] | None = None) -> Answer:
+            reports: Sequence[str] | None = None,
+            history: Sequence[str] | None = None) -> Answer:
         """Answer ``question`` with a verbatim span and up to ``top_k`` citations, from the
-        reports named in ``reports`` (all when None)."""
-        return self.ask_traced(question, top_k, mode, reports)[0]
+        reports named in ``reports`` (all when None). ``history``: the conversation's earlier
+        questions, oldest first; an elliptical question is read with their topic
+        (qa/answer/followup.py) and the Answer says how in ``understood_as``."""
+        return self.ask_traced(question, top_k, mode, reports, history)[0]
+
+    def understand(self, question: Any, history: Sequence[str] | None = None) -> FollowUp:
+        """How ``question`` is read after ``history``; BadQuestion for a bad question or
+        a history that is not a list of strings."""
+        text = clean_question(question, self.settings.max_question_chars)
+        if history is None:
+            return follow_up(text, ())
+        if isinstance(history, str) or not all(isinstance(h, str) for h in history):
+            raise BadQuestion("history must be a list of the earlier questions (strings)")
+        return follow_up(text, [h for h in history if h.strip()])
 
     def ask_traced(self, question: Any, top_k: int = 3, mode: str = "hybrid",
-                   reports: Sequence[str] | None = None) -> tuple[Answer, Trace]:
+                   reports: Sequence[str] | None = None,
+                   history: Sequence[str] | None = None) -> tuple[Answer, Trace]:
         """``ask``, and the Trace of what each stage saw, scored and how long it took."""
         if not valid_top_k(top_k):
             raise BadQuestion(f"top_k must be an integer from {TOP_K_MIN} to {TOP_K_MAX}")
@@ -52,7 +67,8 @@ class Assistant:
             nonlocal t
             laps[name], t = (time.perf_counter() - t) * 1000, time.perf_counter()
 
-        q = Question.of(question, self.settings, self.index.bm25)
+        read = self.understand(question, history)
+        q = Question.analyse(read.understood_as, self.settings.char_ngram, self.index.bm25)
         lap("question")
         retrieval = self.retriever.retrieve(q, mode, reports)
         lap("retrieve")
@@ -66,9 +82,9 @@ class Assistant:
         citations = tuple(cite(self.index, c.chunk, c.span, hit_of[c.chunk.id].score)
                           for c in extraction.chosen[:top_k])
         answer = citations[0].text if verdict.found and citations else ""
-        trace = Trace(q, retrieval, extraction, verdict, laps)
-        return Answer(q.text, verdict.found, answer, verdict.confidence, citations,
-                      verdict.reason), trace
+        trace = Trace(q, retrieval, extraction, verdict, laps, read)
+        return Answer(read.original, verdict.found, answer, verdict.confidence, citations,
+                      verdict.reason, read.understood_as), trace
 
     def search(self, question: str, mode: str = "hybrid") -> list[Hit]:
         """Paragraphs ranked for ``question`` by BM25, dense or both fused, best first."""
