@@ -56,7 +56,8 @@ def make_parser() -> argparse.ArgumentParser:
                    help="an earlier question of the conversation (repeat, oldest first): a "
                         "follow-up such as 总投资呢？ is read with its topic. With -, a line may "
                         'be {"question": "…", "history": ["…"]}')
-    e = sub.add_parser("eval", help="run an eval set: BM25, dense and hybrid side by side")
+    e = sub.add_parser("eval", help="run an eval set: BM25, dense and hybrid side by side "
+                                    "(a dialogue set: single questions against follow-ups)")
     _common(e)
     e.add_argument("file", nargs="?", default="eval/qa.jsonl")
     e.add_argument("--json", dest="json_out", help="write metrics and per-question rows here")
@@ -296,9 +297,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """An own eval set (JSONL), or a SQuAD-format set (detected, or ``--squad``)."""
+    """An own eval set (JSONL), a dialogue set (JSONL of {"id", "turns"}, detected), or a
+    SQuAD-format set (detected, or ``--squad``)."""
+    from qa.evaluation.dialogues import is_dialogue_file
     from qa.evaluation.squad import is_squad_file
 
+    if is_dialogue_file(args.file):
+        from qa.evaluation.dialogue_cli import run_dialogue_eval
+
+        return run_dialogue_eval(args)
     if args.squad or is_squad_file(args.file):
         from qa.evaluation.squad_cli import run
 

@@ -29,7 +29,8 @@ from qa.text.tokens import STOPWORDS
 
 #: how many earlier questions are read to find the topic (a chain of follow-ups).
 CHAIN = 6
-#: a question with at most this many characters of content words has no topic of its own.
+#: a question with at most this many characters of nouns (and two more of other content
+#: words) has no topic of its own: 增长了多少？ 由谁主办？ 公开遴选了多少名？
 SHORT = 3
 #: words that stand for a topic named before: pronouns and demonstrative places.
 PRONOUNS = frozenset("""它 它们 他 她 他们 她们 其 其中 此 这里 那里 这儿 那儿 该地 当地 此地
@@ -46,6 +47,7 @@ ASKING = re.compile(r"多少|几|谁|什么|啥|哪|何|怎|如何|为什么|吗
 _ASK_PHRASE = {"number": "是多少", "date": "是什么时候", "person": "是谁", "place": "在哪里",
                "list": "有哪些"}
 _NAME_TAGS = ("ns", "nr", "nt", "nz")
+_TIME = re.compile(rf"{PERIOD.pattern}|\d+\s*年(?:\s*\d+\s*月)?|\d+\s*月")
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,8 @@ class Run:
     norm: str
     start: int
     end: int
-    kind: str  # "name" (a place, person or body), "time" or "thing"
+    kind: str  # "name" (a place, person or body), "time", "number" or "thing"
+    tags: tuple[str, ...] = ()  # its words' parts of speech
 
 
 @functools.lru_cache(maxsize=1)
@@ -118,36 +121,97 @@ def is_content(word: Word) -> bool:
     return len(word.norm) > 1 or word.flag[:1] not in set("vpdcuryef")
 
 
+def is_nominal(word: Word) -> bool:
+    """A content word that can be a topic: a noun, name, place, time, abbreviation, verbal
+    noun, foreign word or number (2020年) — not a verb or adjective of the predicate."""
+    if not is_content(word):
+        return False
+    return (word.flag[:1] == "n" or word.flag in ("t", "s", "j", "vn", "eng")
+            or _TIME.fullmatch(word.norm) is not None
+            or (word.flag == "m" and any(c.isdigit() for c in word.norm)))
+
+
 def _kind(words: Sequence[Word]) -> str:
+    """"name" when a word is a place, person or body, "time" when every word is a time,
+    else "thing"."""
     if any(w.flag.startswith(_NAME_TAGS) for w in words):
         return "name"
     joined = "".join(w.norm for w in words)
-    if any(w.flag == "t" for w in words) or PERIOD.search(joined) or re.search(r"\d+年", joined):
+    if all(w.flag == "t" for w in words) or _TIME.fullmatch(joined) or PERIOD.fullmatch(joined):
         return "time"
-    return "thing"
+    return "number" if re.fullmatch(r"[\d.,%]+\D?", joined) else "thing"
 
 
-def topic_runs(text: str) -> list[Run]:
-    """The pieces of a question's topic: runs of adjacent content words, less the category
-    a 哪/什么 asks for (区 in 在哪个区 is what the answer names, not what is asked about)."""
+_QUOTED = re.compile(r"“[^”]{1,20}”|《[^》]{1,30}》|「[^」]{1,20}」|\"[^\"]{1,20}\"")
+
+
+def _units(text: str) -> list[Word]:
+    """The words of ``text``, a quoted term (“六攻”, 《台视周日卡通》) as one noun."""
+    words = list(words_of(text))
+    for m in _QUOTED.finditer(text):
+        inside = [w for w in words if m.start() <= w.start and w.end <= m.end()]
+        if inside:
+            at = words.index(inside[0])
+            words[at:at + len(inside)] = [Word(m.group(), normalize(m.group()), m.start(), "nz")]
+    return words
+
+
+def topic_runs(text: str, keep_asked: bool = False) -> list[Run]:
+    """The pieces of a question's topic: runs of adjacent nominal words, less the category
+    a 哪/什么 asks for (区 in 在哪个区 is what the answer names); a thing counted with 多少
+    keeps the verb that says which (签约了多少个项目 → 签约项目). ``keep_asked``: keep the
+    asked category too (the 模式 that 这个模式 points back at)."""
     runs: list[Run] = []
     current: list[Word] = []
-    words = words_of(text)
+    verb = ""
+    words = _units(text)
     for i, w in enumerate(words):
-        asked = i > 0 and words[i - 1].norm.startswith(("哪", "什么", "啥"))
-        if is_content(w) and not asked and w.norm not in MARKERS:
+        asked = i > 0 and words[i - 1].norm.startswith(("哪", "什么", "啥")) and not keep_asked
+        if not asked and w.norm not in MARKERS and _in_run(words, i, bool(current)):
             current.append(w)
             continue
-        runs += _run(text, current)
+        runs += _run(text, current, verb if current else "")
+        verb = verb if not current else ""
         current = []
-    return runs + _run(text, current)
+        rest = [x.norm for x in words[i + 1:i + 3]]
+        if w.flag.startswith("v") and is_content(w) and any(
+                r.startswith(("多少", "几")) for r in rest):
+            verb = w.text
+    return runs + _run(text, current, verb)
 
 
-def _run(text: str, words: list[Word]) -> list[Run]:
+def _in_run(words: Sequence[Word], i: int, inside: bool) -> bool:
+    """Is word ``i`` part of a nominal run: a nominal word; a one-character piece jieba cut
+    off one (三|涧溪|村, 2020|年); a word of place (区级|以上|重点项目) or any content word
+    but a verb (街道|属于|上海市) between two nominal words it touches?"""
+    w = words[i]
+    if is_nominal(w):
+        return True
+    prv = words[i - 1] if inside and i > 0 and words[i - 1].end == w.start else None
+    nxt = words[i + 1] if i + 1 < len(words) and words[i + 1].start == w.end else None
+    if not is_content(w) and w.flag != "f":
+        return False
+    if len(w.norm) == 1 and (prv is not None or (nxt is not None and is_nominal(nxt))):
+        return True
+    return (prv is not None and nxt is not None and is_nominal(nxt)
+            and not w.flag.startswith("v"))
+
+
+def _run(text: str, words: list[Word], verb: str = "") -> list[Run]:
     if not words:
         return []
     start, end = words[0].start, words[-1].end
-    return [Run(text[start:end], normalize(text[start:end]), start, end, _kind(words))]
+    return [Run(verb + text[start:end], normalize(verb + text[start:end]), start, end,
+                _kind(words), tuple(w.flag for w in words))]
+
+
+def subject(runs: list[Run], tag: str = "") -> list[Run]:
+    """The run a pronoun points back at: the first holding a word tagged ``tag`` (nr, a
+    person, for 他; ns, a place, for 那里) when there is one, else the first that is not only
+    a time — the previous question's subject, as a reader takes it."""
+    tagged = [r for r in runs if tag and any(t.startswith(tag) for t in r.tags)]
+    untimed = [r for r in runs if r.kind not in ("time", "number")]
+    return (tagged or untimed or runs)[:1]
 
 
 def signal(text: str, words: Sequence[Word]) -> tuple[str, int]:
@@ -161,17 +225,22 @@ def signal(text: str, words: Sequence[Word]) -> tuple[str, int]:
         if w.norm in MOTION and nxt is not None and nxt.flag.startswith("v") and i > 0:
             return "place", i
     body = [w for w in words if any(c.isalnum() for c in w.norm)]
-    content = sum(len(w.norm) for w in body if is_content(w) and w.norm not in MARKERS)
+    units = _units(text)
+    content = sum(len(w.norm) for i, w in enumerate(units) if is_nominal(w)
+                  and w.norm not in MARKERS
+                  and not (i and units[i - 1].norm.startswith(("哪", "什么", "啥"))))
     asks = ASKING.search(normalize(text)) is not None
     if body and body[-1].norm == "呢" and not asks:
         return "bare", -1
-    if content <= SHORT or (body and body[0].norm in MARKERS and content <= SHORT + 1):
+    wordy = sum(len(w.norm) for w in body if is_content(w) and w.norm not in MARKERS)
+    if (content <= SHORT and wordy <= SHORT + 2) or (body and body[0].norm in MARKERS
+                                                     and content <= SHORT + 1):
         return "short", -1
     return "", -1
 
 
 def _join(pieces: Sequence[str]) -> str:
-    sep = "" if all(has_cjk(p) for p in pieces) else " "
+    sep = "" if any(has_cjk(p) for p in pieces) else " "
     return sep.join(pieces)
 
 
@@ -181,16 +250,23 @@ def _ending(text: str) -> str:
     return m.group().strip() if m else ""
 
 
-def _replace_pronoun(text: str, words: Sequence[Word], i: int, runs: list[Run]
-                     ) -> tuple[str, tuple[str, ...]]:
-    """The pronoun (or determiner) at ``i`` replaced by the topic: 它的总投资 → 签约项目的总投资,
-    其中 → X中; a determiner and its noun by the piece of the topic ending in that noun
-    (这个项目 → 生活垃圾焚烧发电项目), or by the whole topic with the noun after it."""
+#: pronouns for a person, and for a place: they point back at a name of that kind.
+_POINTS_AT = {**dict.fromkeys("他 她 他们 她们".split(), "nr"),
+              **dict.fromkeys("这里 那里 这儿 那儿 当地 该地 此地 there".split(), "ns")}
+
+
+def _replace_pronoun(text: str, words: Sequence[Word], i: int, runs: list[Run],
+                     previous: str) -> tuple[str, tuple[str, ...]]:
+    """The pronoun (or determiner) at ``i`` replaced by the previous question's subject:
+    它的总投资 → 签约项目的总投资, 其中 → X中; a determiner and its noun by the piece of the
+    topic ending in that noun (这个项目 → 生活垃圾焚烧发电项目)."""
     w, nxt = words[i], words[i + 1] if i + 1 < len(words) else None
-    topic, carried = _join([r.text for r in runs]), tuple(r.text for r in runs)
+    chosen = subject(runs, _POINTS_AT.get(w.norm, ""))
+    topic, carried = _join([r.text for r in chosen]), tuple(r.text for r in chosen)
     end = w.end
     if w.norm in DETERMINERS and nxt is not None:
-        holder = next((r for r in runs if nxt.norm in r.norm), None)
+        holder = next((r for r in topic_runs(previous, keep_asked=True)
+                       if nxt.norm in r.norm), None)
         if holder is not None:
             cut = holder.norm.index(nxt.norm) + len(nxt.norm)
             topic, carried, end = holder.text[:cut], (holder.text[:cut],), nxt.end
@@ -201,26 +277,14 @@ def _replace_pronoun(text: str, words: Sequence[Word], i: int, runs: list[Run]
     return text[:w.start] + topic + text[end:], carried
 
 
-_TIME = re.compile(rf"{PERIOD.pattern}|\d+\s*年(?:\s*\d+\s*月)?|\d+\s*月")
-
-
 def _substitute(previous: str, slot: str, kind: str) -> str | None:
-    """``previous`` with its first time (or name) replaced by ``slot``; None if it has none.
-    A name takes the one-character pieces jieba cut off it (三|涧溪|村 is one name)."""
+    """``previous`` with its first time (or the run holding its first name) replaced by
+    ``slot``; None if it has none."""
     if kind == "time":
         m = _TIME.search(normalize(previous))
         return None if m is None else previous[:m.start()] + slot + previous[m.end():]
-    words = words_of(previous)
-    at = next((i for i, w in enumerate(words) if is_content(w) and _kind([w]) == kind), None)
-    if at is None:
-        return None
-    first = last = at
-    while first > 0 and len(words[first - 1].norm) == 1 and is_content(words[first - 1]):
-        first -= 1
-    while (last + 1 < len(words) and len(words[last + 1].norm) == 1
-           and is_content(words[last + 1])):
-        last += 1
-    return previous[:words[first].start] + slot + previous[words[last].end:]
+    run = next((r for r in topic_runs(previous) if r.kind == kind), None)
+    return None if run is None else previous[:run.start] + slot + previous[run.end:]
 
 
 def _same_head(previous: str, slot_words: Sequence[Word], slot: str) -> str | None:
@@ -259,8 +323,10 @@ def _bare_slot(text: str, words: Sequence[Word], previous: str,
     if swapped is not None:
         return swapped, tuple(r.text for r in runs if r.text in swapped)
     ask = _ASK_PHRASE.get(question_form(previous), "是什么")
-    topic = _join([r.text for r in runs])
-    return f"{topic}的{slot}{ask}{_ending(text)}", tuple(r.text for r in runs)
+    # the slot takes the place of what was asked before: keep the subject and the time
+    kept = [r for r in runs if r.kind == "time" or r in subject(runs)]
+    topic = _join([r.text for r in kept])
+    return f"{topic}的{slot}{ask}{_ending(text)}", tuple(r.text for r in kept)
 
 
 def understand(question: str, previous: str | None) -> FollowUp:
@@ -279,11 +345,12 @@ def understand(question: str, previous: str | None) -> FollowUp:
     topic = _join([r.text for r in runs])
     carried = tuple(r.text for r in runs)
     if why == "pronoun":
-        text, carried = _replace_pronoun(question, words, i, runs)
+        text, carried = _replace_pronoun(question, words, i, runs, previous)
         reason = f"pronoun {words[i].text}"
     elif why == "place":
-        cut = words[i].end
-        text, reason = question[:cut] + topic + question[cut:], f"place left out after {words[i].text}"
+        cut, place = words[i].end, subject(runs, "ns")
+        text, carried = question[:cut] + place[0].text + question[cut:], (place[0].text,)
+        reason = f"place left out after {words[i].text}"
     elif why == "bare":
         text, carried = _bare_slot(question, words, previous, runs)
         reason = "bare slot with 呢"
