@@ -54,8 +54,10 @@ def answer(client):
 
 
 def test_ask_returns_the_contract_object(answer, assistant):
-    assert set(answer) == {"question", "found", "answer", "confidence", "citations", "reason"}
+    assert set(answer) == {"question", "found", "answer", "confidence", "citations", "reason",
+                           "understood_as"}
     assert answer["question"] == QUESTION
+    assert answer["understood_as"] == QUESTION  # no history: read as it is
     assert isinstance(answer["found"], bool)
     assert 0.0 <= answer["confidence"] <= 1.0
     assert answer["citations"], "the seed report should give at least one citation"
