@@ -12,7 +12,7 @@ from typing import Any
 
 from qa.answer.cite import cite
 from qa.answer.extract import Extractor
-from qa.answer.followup import FollowUp, follow_up
+from qa.answer.followup import read_question
 from qa.answer.judge import Judge
 from qa.answer.question import Question, clean_question
 from qa.answer.retrieve import MODES, Hit, Retriever
@@ -37,27 +37,14 @@ class Assistant:
         self.judge = Judge(index, settings)
 
     def ask(self, question: Any, top_k: int = 3, mode: str = "hybrid",
-            reports: Sequence[str] | None = None,
-            history: Sequence[str] | None = None) -> Answer:
-        """Answer ``question`` with a verbatim span and up to ``top_k`` citations, from the
-        reports named in ``reports`` (all when None). ``history``: the conversation's earlier
-        questions, oldest first; an elliptical question is read with their topic
-        (qa/answer/followup.py) and the Answer says how in ``understood_as``."""
+            reports: Sequence[str] | None = None, history: Sequence[str] | None = None) -> Answer:
+        """A verbatim span answering ``question``, up to ``top_k`` citations, from ``reports``
+        (all when None), read after ``history`` (earlier questions: answer/followup.py)."""
         return self.ask_traced(question, top_k, mode, reports, history)[0]
 
-    def understand(self, question: Any, history: Sequence[str] | None = None) -> FollowUp:
-        """How ``question`` is read after ``history``; BadQuestion for a bad question or
-        a history that is not a list of strings."""
-        text = clean_question(question, self.settings.max_question_chars)
-        if history is None:
-            return follow_up(text, ())
-        if isinstance(history, str) or not all(isinstance(h, str) for h in history):
-            raise BadQuestion("history must be a list of the earlier questions (strings)")
-        return follow_up(text, [h for h in history if h.strip()])
-
-    def ask_traced(self, question: Any, top_k: int = 3, mode: str = "hybrid",
-                   reports: Sequence[str] | None = None,
-                   history: Sequence[str] | None = None) -> tuple[Answer, Trace]:
+    def ask_traced(self, question: Any, top_k: int = 3, mode: str = "hybrid", reports:
+                   Sequence[str] | None = None, history: Sequence[str] | None = None
+                   ) -> tuple[Answer, Trace]:
         """``ask``, and the Trace of what each stage saw, scored and how long it took."""
         if not valid_top_k(top_k):
             raise BadQuestion(f"top_k must be an integer from {TOP_K_MIN} to {TOP_K_MAX}")
@@ -67,7 +54,7 @@ class Assistant:
             nonlocal t
             laps[name], t = (time.perf_counter() - t) * 1000, time.perf_counter()
 
-        read = self.understand(question, history)
+        read = read_question(question, history, self.settings.max_question_chars)
         q = Question.analyse(read.understood_as, self.settings.char_ngram, self.index.bm25)
         lap("question")
         retrieval = self.retriever.retrieve(q, mode, reports)
@@ -103,9 +90,9 @@ class Assistant:
         for c in self.index.chunks:
             kinds[c.kind] = kinds.get(c.kind, 0) + 1
         return {"documents": len(self.index.reports), "paragraphs": len(self.index.chunks),
-                "kinds": kinds, "model": self.index.model,
-                "vector_index": self.index.vector_index.kind,
-                "span_index": self.index.spans is not None, "notices": self.notices}
+                "kinds": kinds, "model": self.index.model, "vector_index":
+                self.index.vector_index.kind, "span_index": self.index.spans is not None,
+                "notices": self.notices}
 
     def warm_up(self) -> None:
         """Build now, not on the first question, what a small corpus builds (Judge.warm_up)."""
@@ -113,9 +100,8 @@ class Assistant:
 
 
 def load_assistant(source: str | Path = "seeds", index: str | Path = "index",
-                   settings: Settings | None = None, rebuild: bool = False,
-                   progress: bool = False, log: Log | None = None,
-                   encoder: Encoder | None = None) -> Assistant:
+                   settings: Settings | None = None, rebuild: bool = False, progress: bool = False,
+                   log: Log | None = None, encoder: Encoder | None = None) -> Assistant:
     """Open the index for ``source`` in ``index`` (built when missing, partial, corrupted
     or stale) and the embedding model, once; ``encoder`` replaces the model (tests)."""
     settings = settings or Settings.from_env()

@@ -43,8 +43,8 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     b = sub.add_parser("build", help="(re)build the index from the source folder")
     _common(b)
-    a = sub.add_parser("ask", help="answer a question ('-' reads one question per line, or "
-                                   "a JSON line with question and history)")
+    a = sub.add_parser("ask", help="answer a question ('-': one per line, plain or "
+                                   '{"question", "history"})')
     _common(a)
     a.add_argument("question", help="the question, or - to read questions from stdin")
     a.add_argument("--json", action="store_true", help="print the answer object as JSON")
@@ -52,10 +52,8 @@ def make_parser() -> argparse.ArgumentParser:
                    help=f"citations to return ({TOP_K_MIN}-{TOP_K_MAX})")
     a.add_argument("--explain", action="store_true",
                    help="also print what each stage saw and scored (the trace)")
-    a.add_argument("--history", action="append", metavar="EARLIER",
-                   help="an earlier question of the conversation (repeat, oldest first): a "
-                        "follow-up such as 总投资呢？ is read with its topic. With -, a line may "
-                        'be {"question": "…", "history": ["…"]}')
+    a.add_argument("--history", action="append", metavar="EARLIER", help="an earlier question "
+                   "(repeat, oldest first): a follow-up (总投资呢？) is read with its topic")
     e = sub.add_parser("eval", help="run an eval set: BM25, dense and hybrid side by side "
                                     "(a dialogue set: single questions against follow-ups)")
     _common(e)

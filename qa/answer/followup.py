@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from qa.answer.forms import question_form
-from qa.answer.question import PERIOD, content_word
+from qa.answer.question import PERIOD, clean_question, content_word
+from qa.errors import BadQuestion
 from qa.text.normalize import has_cjk, normalize
 from qa.text.tokens import STOPWORDS
 
@@ -368,3 +369,15 @@ def follow_up(question: str, history: Sequence[str] | None = None) -> FollowUp:
     for earlier in [h for h in (history or ()) if h and h.strip()][-CHAIN:]:
         previous = understand(earlier, previous).understood_as
     return understand(question, previous)
+
+
+def read_question(question: Any, history: Any, max_chars: int) -> FollowUp:
+    """``question`` checked (BadQuestion when it cannot be answered) and read after
+    ``history``: None, or a list of the earlier questions (else BadQuestion)."""
+    text = clean_question(question, max_chars)
+    if history is None:
+        return follow_up(text, ())
+    if isinstance(history, (str, bytes)) or not isinstance(history, (list, tuple)) or not all(
+            isinstance(h, str) for h in history):
+        raise BadQuestion("history must be a list of the earlier questions (strings)")
+    return follow_up(text, history)

@@ -139,8 +139,9 @@ def scope_of(library: Library, payload: dict[str, Any]) -> list[str] | None | Re
         return error(400, str(exc))
 
 
-def parse_ask(payload: Any) -> tuple[str, int, bool] | str:
-    """The question, top_k and explain of a request body, or an error message."""
+def parse_ask(payload: Any, max_chars: int = 500
+              ) -> tuple[str, int, bool, list[str] | None] | str:
+    """The question, top_k, explain and history of a request body, or an error message."""
     if not isinstance(payload, dict):
         return 'the body must be a JSON object such as {"question": "…", "top_k": 3}'
     if "question" not in payload:
@@ -156,7 +157,8 @@ def parse_ask(payload: Any) -> tuple[str, int, bool] | str:
     explain = payload.get("explain", False)
     if not isinstance(explain, bool):
         return "explain must be true or false"
-    return question, top_k, explain
+    history = parse_history(payload, max_chars)
+    return history if isinstance(history, str) else (question, top_k, explain, history)
 
 
 def add_api_routes(app: FastAPI, assistant: Library, stats: dict[str, Any]) -> None:
@@ -185,13 +187,10 @@ def add_api_routes(app: FastAPI, assistant: Library, stats: dict[str, Any]) -> N
             return error(413, f"the request body is larger than {MAX_BODY} bytes")
         except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             return error(400, "the request body is not valid JSON（请求体不是合法的 JSON）")
-        parsed = parse_ask(payload)
+        parsed = parse_ask(payload, assistant.settings.max_question_chars)
         if isinstance(parsed, str):
             return error(422, parsed)
-        question, top_k, explain = parsed
-        history = parse_history(payload, assistant.settings.max_question_chars)
-        if isinstance(history, str):
-            return error(422, history)
+        question, top_k, explain, history = parsed
         docs = scope_of(assistant, payload)
         if isinstance(docs, Response):
             return docs
