@@ -226,7 +226,7 @@ def test_an_engine_failure_is_a_logged_500_without_a_traceback(assistant, caplog
         def stats(self):
             return assistant.stats()
 
-        def ask(self, question, top_k=3, mode="hybrid", reports=None):
+        def ask(self, question, top_k=3, mode="hybrid", reports=None, history=None):
             raise RuntimeError("index exploded at /secret/path")
 
     with TestClient(create_app(Broken(), [])) as c:

@@ -16,8 +16,15 @@ from qa.answer.followup import follow_up, topic_runs, understand
 from qa.cli import main, parse_line
 from qa.errors import BadQuestion
 from qa.evaluation.dialogue_cli import check_floors
-from qa.evaluation.dialogues import Dialogue, load_dialogues, run_dialogue, summarise
+from qa.evaluation.dialogues import (
+    Dialogue,
+    load_dialogues,
+    problems_of,
+    run_dialogue,
+    summarise,
+)
 from qa.evaluation.evalset import EvalItem
+from qa.evaluation.squad import load_squad
 from qa.web import create_app
 from qa.web.api import MAX_HISTORY
 
@@ -226,6 +233,18 @@ def test_the_dialogue_set_loads_and_is_large_enough():
     assert len(own) >= 60 and len(public) >= 10
     assert all(2 <= len(d.turns) <= 3 for d in dialogues)
     assert {d.set for d in public} <= {"cmrc2018_trial", "drcd_dev"}
+    report = next((ROOT / "seeds").glob("*.txt"))
+    assert problems_of(own, {str(report): report.read_text("utf-8")}) == []
+
+
+def test_the_public_dialogues_are_over_fit_passages_only():
+    """THE SPLIT: nothing of the test part is written into a dialogue."""
+    for d in load_dialogues(ROOT / "eval" / "dialogues.jsonl"):
+        if d.set:
+            passages = {p.key: p for p in load_squad(ROOT / "eval" / "external" /
+                                                     f"{d.set}.json", "fit")}
+            assert d.passage in passages, d.id
+            assert problems_of([d], {f"{d.passage}.txt": passages[d.passage].text}) == []
 
 
 def test_a_dialogue_is_asked_turn_by_turn_with_its_history(assistant):
