@@ -37,9 +37,9 @@ SHORT = 3
 PRONOUNS = frozenset("""它 它们 他 她 他们 她们 其 其中 此 这里 那里 这儿 那儿 该地 当地 此地
     it its they them their there""".split())
 #: determiners that point back at a thing named before (这个项目, 该村, 上述措施).
-DETERMINERS = frozenset("这个 那个 这些 那些 这项 那项 这一 那一 该 这 此 上述 以上 这种".split())
+DETERMINERS = frozenset("这个 那个 这些 那些 这项 那项 这一 那一 该 这 此 上述 这种".split())
 #: words that open a question continuing the last one (那总投资呢？ 还有呢？).
-MARKERS = frozenset("那 那么 还有 另外 而 又 以及 那个 and what about how".split())
+MARKERS = frozenset("那 那么 还有 另外 而 又 以及 那个 and".split())
 #: verbs of going, after which a verb means the place was left out (去视察, 来调研).
 MOTION = frozenset("去 来 到 赴".split())
 #: the question word of a question (a bare slot with 呢 has none).
