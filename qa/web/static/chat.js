@@ -242,6 +242,7 @@
     panel.hidden = embed && !state.scope;
     if (embed) return;
     panel.querySelector(".qa-shelf-name").textContent = "书架（" + state.reports.length + " 份报告）";
+    updateTitle();
     var query = (panel.querySelector(".qa-shelf-search").value || "").trim().toLowerCase();
     var list = panel.querySelector(".qa-shelf-list");
     list.textContent = "";
@@ -253,6 +254,24 @@
       var fresh = adminRow();
       fresh.setAttribute("data-writable", String(state.writable));
       if (admin) panel.replaceChild(fresh, admin); else panel.appendChild(fresh);
+    }
+  }
+
+  /* The page title's "N 份报告 · M 个段落", rendered once by the server, follows the shelf:
+     the reports the answering generation holds and their paragraphs. */
+  function updateTitle() {
+    var title = document.querySelector(".qa-title");
+    if (!title) return;
+    var held = state.reports.filter(function (e) { return e.indexed; });
+    if (!held.length || held.some(function (e) { return typeof e.paragraphs !== "number"; })) return;
+    var paragraphs = held.reduce(function (n, e) { return n + (e.paragraphs || 0); }, 0);
+    var text = held.length + " 份报告 · " + paragraphs + " 个段落";
+    var walker = document.createTreeWalker(title, NodeFilter.SHOW_TEXT);
+    for (var node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (/\d+ 份报告 · \d+ 个段落/.test(node.nodeValue)) {
+        node.nodeValue = node.nodeValue.replace(/\d+ 份报告 · \d+ 个段落/, text);
+        return;
+      }
     }
   }
 
