@@ -74,6 +74,12 @@ def test_a_question_with_its_own_topic_starts_fresh(earlier, question):
     assert read.carried == () and read.reason.startswith("fresh")
 
 
+def test_a_question_in_english_is_read_as_it_is():
+    read = follow_up("What is its total investment?", ["签约了多少个项目？"])
+    assert read.understood_as == "What is its total investment?"
+    assert read.reason == "fresh: only Chinese questions are followed"
+
+
 def test_without_history_nothing_is_carried():
     for history in (None, [], ["", "  "]):
         read = follow_up("总投资呢？", history)

@@ -10,7 +10,8 @@ follow-ups keeps its topic. No generative model: the question as understood is m
 user's own words, in their order, and a short connective (的, 是多少).
 
 The signals are the question's own analysis (qa/answer/question.py ``content_word``: what
-``focus_word`` passes over) and jieba's parts of speech, never phrases of an eval set.
+``focus_word`` passes over) and jieba's parts of speech, never phrases of an eval set. Only
+Chinese questions are followed: a question without a Chinese character is read as it is.
 """
 
 from __future__ import annotations
@@ -34,12 +35,11 @@ CHAIN = 6
 #: words) has no topic of its own: 增长了多少？ 由谁主办？ 公开遴选了多少名？
 SHORT = 3
 #: words that stand for a topic named before: pronouns and demonstrative places.
-PRONOUNS = frozenset("""它 它们 他 她 他们 她们 其 其中 此 这里 那里 这儿 那儿 该地 当地 此地
-    it its they them their there""".split())
+PRONOUNS = frozenset("它 它们 他 她 他们 她们 其 其中 此 这里 那里 这儿 那儿 该地 当地 此地".split())
 #: determiners that point back at a thing named before (这个项目, 该村, 上述措施).
 DETERMINERS = frozenset("这个 那个 这些 那些 这项 那项 这一 那一 该 这 此 上述 这种".split())
 #: words that open a question continuing the last one (那总投资呢？ 还有呢？).
-MARKERS = frozenset("那 那么 还有 另外 而 又 以及 那个 and".split())
+MARKERS = frozenset("那 那么 还有 另外 而 又 以及 那个".split())
 #: verbs of going, after which a verb means the place was left out (去视察, 来调研).
 MOTION = frozenset("去 来 到 赴".split())
 #: the question word of a question (a bare slot with 呢 has none).
@@ -253,7 +253,7 @@ def _ending(text: str) -> str:
 
 #: pronouns for a person, and for a place: they point back at a name of that kind.
 _POINTS_AT = {**dict.fromkeys("他 她 他们 她们".split(), "nr"),
-              **dict.fromkeys("这里 那里 这儿 那儿 当地 该地 此地 there".split(), "ns")}
+              **dict.fromkeys("这里 那里 这儿 那儿 当地 该地 此地".split(), "ns")}
 
 
 def _replace_pronoun(text: str, words: Sequence[Word], i: int, runs: list[Run],
@@ -335,6 +335,8 @@ def understand(question: str, previous: str | None) -> FollowUp:
     question = question.strip()
     if not previous:
         return FollowUp(question, question, (), "fresh: no earlier question")
+    if not has_cjk(question):  # jieba tags every Latin word a noun: no topic to tell
+        return FollowUp(question, question, (), "fresh: only Chinese questions are followed")
     words = words_of(question)
     why, i = signal(question, words)
     if not why:
