@@ -44,7 +44,8 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     b = sub.add_parser("build", help="(re)build the index from the source folder")
     _common(b)
-    a = sub.add_parser("ask", help="answer a question ('-' reads one question per line)")
+    a = sub.add_parser("ask", help="answer a question ('-': one per line, plain or "
+                                   '{"question", "history"})')
     _common(a)
     a.add_argument("question", help="the question, or - to read questions from stdin")
     a.add_argument("--json", action="store_true", help="print the answer object as JSON")
@@ -52,7 +53,10 @@ def make_parser() -> argparse.ArgumentParser:
                    help=f"citations to return ({TOP_K_MIN}-{TOP_K_MAX})")
     a.add_argument("--explain", action="store_true",
                    help="also print what each stage saw and scored (the trace)")
-    e = sub.add_parser("eval", help="run an eval set: BM25, dense and hybrid side by side")
+    a.add_argument("--history", action="append", metavar="EARLIER", help="an earlier question "
+                   "(repeat, oldest first): a follow-up (总投资呢？) is read with its topic")
+    e = sub.add_parser("eval", help="run an eval set: BM25, dense and hybrid side by side "
+                                    "(a dialogue set: single questions against follow-ups)")
     _common(e)
     e.add_argument("file", nargs="?", default="eval/qa.jsonl")
     e.add_argument("--json", dest="json_out", help="write metrics and per-question rows here")
@@ -114,6 +118,8 @@ def _where(citation: dict[str, Any]) -> str:
 
 
 def _print_human(answer: dict[str, Any]) -> None:
+    if answer.get("understood_as", answer["question"]) != answer["question"]:
+        print(f"理解为：{answer['understood_as']}")
     if answer["found"]:
         print(f"答案：{answer['answer']}    （置信度 {answer['confidence']:.2f}）")
     else:
@@ -130,18 +136,51 @@ def _print_human(answer: dict[str, Any]) -> None:
         print("    " + " ".join(marked.split()))
 
 
-def _questions_from_stdin() -> list[tuple[int, str | None, str | None]]:
-    """(line number, question or None, error or None) for each non-blank stdin line."""
-    out = []
+#: one line of batch input: (line number, question or None, earlier questions, error or None)
+Line = tuple[int, str | None, list[str] | None, str | None]
+
+
+def parse_line(n: int, line: str) -> Line:
+    """A plain question, or a JSON object {"question": "…", "history": ["…", …]} (the
+    earlier questions of a conversation, oldest first; see docs/CONTRACT.md)."""
+    text = line.strip()
+    if not text.startswith("{"):
+        return n, line, None, None
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return n, line, None, None  # a question that happens to start with {
+    if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
+        return n, None, None, 'a JSON line needs "question" (a string)'
+    history = obj.get("history")
+    if history is not None and (not isinstance(history, list)
+                                or not all(isinstance(h, str) for h in history)):
+        return n, obj["question"], None, '"history" must be a list of strings'
+    return n, obj["question"], history, None
+
+
+def _questions_from_stdin() -> list[Line]:
+    """One entry for each non-blank stdin line (``parse_line``)."""
+    out: list[Line] = []
     for n, raw in enumerate(sys.stdin.buffer.read().splitlines(), 1):
         try:
             line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
         except UnicodeDecodeError:
-            out.append((n, None, f"line {n} is not valid UTF-8"))
+            out.append((n, None, None, f"line {n} is not valid UTF-8"))
             continue
         if line.strip():
-            out.append((n, line, None))
+            out.append(parse_line(n, line))
     return out
+
+
+def _print_result(args: argparse.Namespace, answer: dict[str, Any], trace: Any) -> None:
+    if args.json:
+        shown = {**answer, "trace": trace.to_dict()} if args.explain else answer
+        print(json.dumps(shown, ensure_ascii=False), flush=True)
+        return
+    _print_human(answer)
+    if args.explain:
+        print(json.dumps(trace.to_dict(), ensure_ascii=False, indent=1))
 
 
 def cmd_ask(args: argparse.Namespace, encoder: Any = None) -> int:
@@ -157,13 +196,12 @@ def cmd_ask(args: argparse.Namespace, encoder: Any = None) -> int:
     else:
         # Refuse a bad question now, not after the model and index have loaded (seconds).
         clean_question(args.question, Settings.from_env().max_question_chars)
-        batch = [(0, args.question, None)]
+        batch = [(0, args.question, args.history or None, None)]
     assistant = load_assistant(args.source, args.index, encoder=encoder)
-    for n, question, error in batch:
-        if question is not None:
+    for n, question, history, error in batch:
+        if question is not None and error is None:
             try:
-                answered, trace = assistant.ask_traced(question, args.top_k)
-                answer = answered.to_dict()
+                answered, trace = assistant.ask_traced(question, args.top_k, history=history)
             except BadQuestion as exc:
                 if args.question != "-":
                     raise
@@ -175,13 +213,7 @@ def cmd_ask(args: argparse.Namespace, encoder: Any = None) -> int:
             else:
                 print(f"error: line {n}: {error}", file=sys.stderr)
             continue
-        if args.json:
-            shown = {**answer, "trace": trace.to_dict()} if args.explain else answer
-            print(json.dumps(shown, ensure_ascii=False), flush=True)
-        else:
-            _print_human(answer)
-            if args.explain:
-                print(json.dumps(trace.to_dict(), ensure_ascii=False, indent=1))
+        _print_result(args, answered.to_dict(), trace)
     return 0
 
 
@@ -278,13 +310,19 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """An own eval set (JSONL), or a SQuAD-format set (detected, or ``--squad``)."""
+    """An own eval set (JSONL), a dialogue set (JSONL of {"id", "turns"}, detected), or a
+    SQuAD-format set (detected, or ``--squad``)."""
+    from qa.evaluation.dialogues import is_dialogue_file
     from qa.evaluation.squad import is_squad_file
 
     if args.feedback:
         from qa.feedback.score import run_feedback_eval
 
         return run_feedback_eval(args)
+    if is_dialogue_file(args.file):
+        from qa.evaluation.dialogue_cli import run_dialogue_eval
+
+        return run_dialogue_eval(args)
     if args.squad or is_squad_file(args.file):
         from qa.evaluation.squad_cli import run
 

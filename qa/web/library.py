@@ -98,15 +98,18 @@ class Library:
         return self._current.settings
 
     def ask(self, question: Any, top_k: int = 3, mode: str = "hybrid",
-            reports: Sequence[str] | None = None) -> Answer:
+            reports: Sequence[str] | None = None,
+            history: Sequence[str] | None = None) -> Answer:
         """``Assistant.ask`` of the current generation; ``reports`` are cited paths."""
         assistant = self._current
-        return assistant.ask(question, top_k, mode, self._shown(assistant, reports))
+        return assistant.ask(question, top_k, mode, self._shown(assistant, reports), history)
 
     def ask_traced(self, question: Any, top_k: int = 3, mode: str = "hybrid",
-                   reports: Sequence[str] | None = None) -> tuple[Answer, Trace]:
+                   reports: Sequence[str] | None = None,
+                   history: Sequence[str] | None = None) -> tuple[Answer, Trace]:
         assistant = self._current
-        return assistant.ask_traced(question, top_k, mode, self._shown(assistant, reports))
+        return assistant.ask_traced(question, top_k, mode, self._shown(assistant, reports),
+                                    history)
 
     def _shown(self, assistant: Assistant, reports: Sequence[str] | None
                ) -> Sequence[str] | None:

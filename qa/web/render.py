@@ -198,6 +198,9 @@ def render_answer(ans: dict[str, Any], clip: int = 0) -> str:
             if cites
             else ""
         )
+    understood = ans.get("understood_as") or ""
+    if understood and understood != ans.get("question"):
+        head = f'<div class="qa-understood">理解为：{esc(understood)}</div>' + head
     state = "found" if found else "not-found"
     return (
         f'<div class="qa-reply" data-state="{state}">{reply_data(ans)}'
