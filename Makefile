@@ -41,6 +41,8 @@ eval: install
 	$(PY) -m qa eval eval/holdout.jsonl --json eval/holdout-results.json
 	# off-topic and near-miss questions of the bundled report: all unanswerable
 	$(PY) -m qa eval eval/offtopic.jsonl --mode hybrid --json eval/offtopic-results.json
+	# two- and three-turn dialogues: follow-ups asked with the earlier turns as history
+	$(PY) -m qa eval eval/dialogues.jsonl --cache $(SQUAD_CACHE) --json eval/dialogues-results.json
 	# the public sets, whole test part, open mode with the three retrievers side by side
 	for s in $(SQUAD_SETS); do \
 	  $(PY) -m qa eval eval/external/$$s.json --part test --cache $(SQUAD_CACHE) \
@@ -51,6 +53,7 @@ eval: install
 eval-gate: install
 	$(PY) -m qa eval eval/qa.jsonl --floors eval/floors.json
 	$(PY) -m qa eval eval/offtopic.jsonl --mode hybrid --floors eval/floors.json
+	$(PY) -m qa eval eval/dialogues.jsonl --cache $(SQUAD_CACHE) --floors eval/floors.json
 	for s in $(SQUAD_SETS); do \
 	  $(PY) -m qa eval eval/external/$$s.json $(SQUAD_GATE) --cache $(SQUAD_CACHE) \
 	    --floors eval/floors.json || exit 1; \

@@ -12,6 +12,7 @@ from typing import Any
 
 from qa.answer.cite import cite
 from qa.answer.extract import Extractor
+from qa.answer.followup import read_question
 from qa.answer.judge import Judge
 from qa.answer.question import Question, clean_question
 from qa.answer.retrieve import MODES, Hit, Retriever
@@ -36,13 +37,14 @@ class Assistant:
         self.judge = Judge(index, settings)
 
     def ask(self, question: Any, top_k: int = 3, mode: str = "hybrid",
-            reports: Sequence[str] | None = None) -> Answer:
-        """Answer ``question`` with a verbatim span and up to ``top_k`` citations, from the
-        reports named in ``reports`` (all when None)."""
-        return self.ask_traced(question, top_k, mode, reports)[0]
+            reports: Sequence[str] | None = None, history: Sequence[str] | None = None) -> Answer:
+        """A verbatim span answering ``question``, up to ``top_k`` citations, from ``reports``
+        (all when None), read after ``history`` (earlier questions: answer/followup.py)."""
+        return self.ask_traced(question, top_k, mode, reports, history)[0]
 
-    def ask_traced(self, question: Any, top_k: int = 3, mode: str = "hybrid",
-                   reports: Sequence[str] | None = None) -> tuple[Answer, Trace]:
+    def ask_traced(self, question: Any, top_k: int = 3, mode: str = "hybrid", reports:
+                   Sequence[str] | None = None, history: Sequence[str] | None = None
+                   ) -> tuple[Answer, Trace]:
         """``ask``, and the Trace of what each stage saw, scored and how long it took."""
         if not valid_top_k(top_k):
             raise BadQuestion(f"top_k must be an integer from {TOP_K_MIN} to {TOP_K_MAX}")
@@ -52,7 +54,8 @@ class Assistant:
             nonlocal t
             laps[name], t = (time.perf_counter() - t) * 1000, time.perf_counter()
 
-        q = Question.of(question, self.settings, self.index.bm25)
+        read = read_question(question, history, self.settings.max_question_chars)
+        q = Question.analyse(read.understood_as, self.settings.char_ngram, self.index.bm25)
         lap("question")
         retrieval = self.retriever.retrieve(q, mode, reports)
         lap("retrieve")
@@ -66,9 +69,9 @@ class Assistant:
         citations = tuple(cite(self.index, c.chunk, c.span, hit_of[c.chunk.id].score)
                           for c in extraction.chosen[:top_k])
         answer = citations[0].text if verdict.found and citations else ""
-        trace = Trace(q, retrieval, extraction, verdict, laps)
-        return Answer(q.text, verdict.found, answer, verdict.confidence, citations,
-                      verdict.reason), trace
+        trace = Trace(q, retrieval, extraction, verdict, laps, read)
+        return Answer(read.original, verdict.found, answer, verdict.confidence, citations,
+                      verdict.reason, read.understood_as), trace
 
     def search(self, question: str, mode: str = "hybrid") -> list[Hit]:
         """Paragraphs ranked for ``question`` by BM25, dense or both fused, best first."""
@@ -98,9 +101,8 @@ class Assistant:
 
 
 def load_assistant(source: str | Path = "seeds", index: str | Path = "index",
-                   settings: Settings | None = None, rebuild: bool = False,
-                   progress: bool = False, log: Log | None = None,
-                   encoder: Encoder | None = None) -> Assistant:
+                   settings: Settings | None = None, rebuild: bool = False, progress: bool = False,
+                   log: Log | None = None, encoder: Encoder | None = None) -> Assistant:
     """Open the index for ``source`` in ``index`` (built when missing, partial, corrupted
     or stale) and the embedding model, once; ``encoder`` replaces the model (tests)."""
     settings = settings or Settings.from_env()

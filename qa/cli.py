@@ -1,4 +1,5 @@
-"""Command line: build | ask | add | remove | list | serve | eval | tune | sweep | bench | load-test.
+"""Command line: build | ask | add | remove | list | serve | eval | feedback | tune | sweep | bench |
+load-test.
 
 A QAError becomes one line on stderr and its exit code. ``serve``, ``tune``, ``sweep`` and
 ``load-test`` hand their arguments to their own module's ``main`` (each has its own flags).
@@ -62,7 +63,8 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     b = sub.add_parser("build", help="(re)build the index from the source folder")
     _common(b)
-    a = sub.add_parser("ask", help="answer a question ('-' reads one question per line)")
+    a = sub.add_parser("ask", help="answer a question ('-': one per line, plain or "
+                                   '{"question", "history"})')
     _common(a)
     a.add_argument("question", help="the question, or - to read questions from stdin")
     a.add_argument("--json", action="store_true", help="print the answer object as JSON")
@@ -70,7 +72,10 @@ def make_parser() -> argparse.ArgumentParser:
                    help=f"citations to return ({TOP_K_MIN}-{TOP_K_MAX})")
     a.add_argument("--explain", action="store_true",
                    help="also print what each stage saw and scored (the trace)")
-    e = sub.add_parser("eval", help="run an eval set: BM25, dense and hybrid side by side")
+    a.add_argument("--history", action="append", metavar="EARLIER", help="an earlier question "
+                   "(repeat, oldest first): a follow-up (总投资呢？) is read with its topic")
+    e = sub.add_parser("eval", help="run an eval set: BM25, dense and hybrid side by side "
+                                    "(a dialogue set: single questions against follow-ups)")
     _common(e)
     e.add_argument("file", nargs="?", default="eval/qa.jsonl")
     e.add_argument("--json", dest="json_out", help="write metrics and per-question rows here")
@@ -79,6 +84,11 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument("--reliability", help="write a PNG reliability chart (confidence vs "
                                          "accuracy, hybrid) here")
     e.add_argument("--mode", choices=["all", "hybrid", "bm25", "dense"], default="all")
+    e.add_argument("--feedback", action="store_true",
+                   help="score the eval items of the stored feedback (qa feedback export) "
+                        "instead of FILE")
+    e.add_argument("--data", help="the data folder holding the feedback (default: "
+                                  "QA_DATA_DIR, else data/)")
     # a SQuAD-format FILE (CMRC 2018, DRCD) is detected, or forced with --squad
     from qa.evaluation.squad_cli import add_arguments
 
@@ -99,12 +109,21 @@ def make_parser() -> argparse.ArgumentParser:
     rm = sub.add_parser("remove", help="take a report off the shelf (its id: see qa list)")
     _common(rm)
     rm.add_argument("id")
+    _feedback_parser(sub)
     ls = sub.add_parser("list", help="the reports on the shelf")
     _common(ls)
     ls.add_argument("--json", action="store_true", help="one JSON array of entries")
     for name, (_, text) in FORWARDED.items():
         sub.add_parser(name, help=text, add_help=False)
     return parser
+
+
+def _feedback_parser(sub: Any) -> None:
+    fb = sub.add_parser("feedback", help="the chat's votes: `qa feedback export`")
+    actions = fb.add_subparsers(dest="action", parser_class=_Parser)
+    ex = actions.add_parser("export", help="the votes as eval items (JSONL, for review)")
+    ex.add_argument("--out", help="write the JSONL here (default: standard output)")
+    ex.add_argument("--data", help="the data folder (default: QA_DATA_DIR, else data/)")
 
 
 def _where(citation: dict[str, Any]) -> str:
@@ -120,6 +139,8 @@ def _where(citation: dict[str, Any]) -> str:
 
 
 def _print_human(answer: dict[str, Any]) -> None:
+    if answer.get("understood_as", answer["question"]) != answer["question"]:
+        print(f"理解为：{answer['understood_as']}")
     if answer["found"]:
         print(f"答案：{answer['answer']}    （置信度 {answer['confidence']:.2f}）")
     else:
@@ -136,18 +157,51 @@ def _print_human(answer: dict[str, Any]) -> None:
         print("    " + " ".join(marked.split()))
 
 
-def _questions_from_stdin() -> list[tuple[int, str | None, str | None]]:
-    """(line number, question or None, error or None) for each non-blank stdin line."""
-    out = []
+#: one line of batch input: (line number, question or None, earlier questions, error or None)
+Line = tuple[int, str | None, list[str] | None, str | None]
+
+
+def parse_line(n: int, line: str) -> Line:
+    """A plain question, or a JSON object {"question": "…", "history": ["…", …]} (the
+    earlier questions of a conversation, oldest first; see docs/CONTRACT.md)."""
+    text = line.strip()
+    if not text.startswith("{"):
+        return n, line, None, None
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return n, line, None, None  # a question that happens to start with {
+    if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
+        return n, None, None, 'a JSON line needs "question" (a string)'
+    history = obj.get("history")
+    if history is not None and (not isinstance(history, list)
+                                or not all(isinstance(h, str) for h in history)):
+        return n, obj["question"], None, '"history" must be a list of strings'
+    return n, obj["question"], history, None
+
+
+def _questions_from_stdin() -> list[Line]:
+    """One entry for each non-blank stdin line (``parse_line``)."""
+    out: list[Line] = []
     for n, raw in enumerate(sys.stdin.buffer.read().splitlines(), 1):
         try:
             line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
         except UnicodeDecodeError:
-            out.append((n, None, f"line {n} is not valid UTF-8"))
+            out.append((n, None, None, f"line {n} is not valid UTF-8"))
             continue
         if line.strip():
-            out.append((n, line, None))
+            out.append(parse_line(n, line))
     return out
+
+
+def _print_result(args: argparse.Namespace, answer: dict[str, Any], trace: Any) -> None:
+    if args.json:
+        shown = {**answer, "trace": trace.to_dict()} if args.explain else answer
+        print(json.dumps(shown, ensure_ascii=False), flush=True)
+        return
+    _print_human(answer)
+    if args.explain:
+        print(json.dumps(trace.to_dict(), ensure_ascii=False, indent=1))
 
 
 def cmd_ask(args: argparse.Namespace, encoder: Any = None) -> int:
@@ -163,13 +217,12 @@ def cmd_ask(args: argparse.Namespace, encoder: Any = None) -> int:
     else:
         # Refuse a bad question now, not after the model and index have loaded (seconds).
         clean_question(args.question, Settings.from_env().max_question_chars)
-        batch = [(0, args.question, None)]
+        batch = [(0, args.question, args.history or None, None)]
     assistant = load_assistant(args.source, args.index, _settings(args), encoder=encoder)
-    for n, question, error in batch:
-        if question is not None:
+    for n, question, history, error in batch:
+        if question is not None and error is None:
             try:
-                answered, trace = assistant.ask_traced(question, args.top_k)
-                answer = answered.to_dict()
+                answered, trace = assistant.ask_traced(question, args.top_k, history=history)
             except BadQuestion as exc:
                 if args.question != "-":
                     raise
@@ -181,13 +234,7 @@ def cmd_ask(args: argparse.Namespace, encoder: Any = None) -> int:
             else:
                 print(f"error: line {n}: {error}", file=sys.stderr)
             continue
-        if args.json:
-            shown = {**answer, "trace": trace.to_dict()} if args.explain else answer
-            print(json.dumps(shown, ensure_ascii=False), flush=True)
-        else:
-            _print_human(answer)
-            if args.explain:
-                print(json.dumps(trace.to_dict(), ensure_ascii=False, indent=1))
+        _print_result(args, answered.to_dict(), trace)
     return 0
 
 
@@ -285,9 +332,19 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """An own eval set (JSONL), or a SQuAD-format set (detected, or ``--squad``)."""
+    """An own eval set (JSONL), a dialogue set (JSONL of {"id", "turns"}, detected), or a
+    SQuAD-format set (detected, or ``--squad``)."""
+    from qa.evaluation.dialogues import is_dialogue_file
     from qa.evaluation.squad import is_squad_file
 
+    if args.feedback:
+        from qa.feedback.score import run_feedback_eval
+
+        return run_feedback_eval(args)
+    if is_dialogue_file(args.file):
+        from qa.evaluation.dialogue_cli import run_dialogue_eval
+
+        return run_dialogue_eval(args)
     if args.squad or is_squad_file(args.file):
         from qa.evaluation.squad_cli import run
 
@@ -295,6 +352,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from qa.evaluation.report import run_eval
 
     return run_eval(args)
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    if args.action != "export":
+        raise UsageError("feedback what? `qa feedback export [--out FILE]`")
+    from qa.feedback.score import run_export
+
+    return run_export(args)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -333,7 +398,8 @@ def main(argv: Sequence[str] | None = None, encoder: Any = None) -> int:
         with_model = {"build": cmd_build, "ask": cmd_ask, "add": cmd_add, "remove": cmd_remove}
         if args.command in with_model:
             return with_model[args.command](args, encoder)
-        return {"eval": cmd_eval, "bench": cmd_bench, "list": cmd_list}[args.command](args)
+        return {"eval": cmd_eval, "bench": cmd_bench, "list": cmd_list,
+                "feedback": cmd_feedback}[args.command](args)
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

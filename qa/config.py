@@ -114,6 +114,9 @@ class Settings:
     milvus_uri: str = ""
     #: the alias that names the current collection; each build writes a new collection.
     milvus_alias: str = "qa_paragraphs"
+    #: how often `qa serve` looks at the reports folder for reports added or removed by hand
+    #: or by `qa add`/`qa remove` (seconds; 0: never)
+    watch_seconds: float = 5.0
 
     def index_fingerprint(self) -> dict[str, Any]:
         keys = (
@@ -162,6 +165,8 @@ class Settings:
                              f"not {self.backend!r}")
         if not 0.0 <= self.threshold <= 1.0:
             raise UsageError(f"threshold must lie in [0, 1], not {self.threshold}")
+        if self.watch_seconds < 0:
+            raise UsageError(f"watch_seconds must be 0 (off) or more, not {self.watch_seconds}")
         if not 0.0 <= self.sentence_weight <= 1.0:
             raise UsageError(f"sentence_weight must lie in [0, 1], not {self.sentence_weight}")
 

@@ -78,6 +78,9 @@ class Answer:
     citations: tuple[Citation, ...] = field(default_factory=tuple)
     #: why the report was taken not to answer (报告中没有提到“紫冠雉”); None when ``found``
     reason: str | None = None
+    #: the question as it was read: ``question`` itself, or a follow-up with the earlier
+    #: questions' topic carried in (qa/answer/followup.py); "" means ``question``
+    understood_as: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The answer object of docs/CONTRACT.md, ready for ``json.dumps``."""
@@ -88,6 +91,7 @@ class Answer:
             "confidence": round(float(self.confidence), 4),
             "citations": [c.to_dict() for c in self.citations],
             "reason": None if self.found else self.reason,
+            "understood_as": self.understood_as or self.question,
         }
 
 
@@ -105,6 +109,7 @@ class Trace:
     extraction: Any
     verdict: Any
     timings_ms: dict[str, float] = field(default_factory=dict)
+    follow_up: Any = None  # qa/answer/followup.py FollowUp: how the question was read
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (top hits and chosen spans, not every candidate)."""
@@ -114,4 +119,5 @@ class Trace:
             "extraction": self.extraction.to_dict(),
             "verdict": self.verdict.to_dict(),
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
+            **({"follow_up": self.follow_up.to_dict()} if self.follow_up is not None else {}),
         }

@@ -34,7 +34,8 @@ SEED_FILE = next(SEEDS.glob("*.txt"))
 if str(ROOT) not in sys.path:  # app.py and bench/ live at the project root
     sys.path.insert(0, str(ROOT))
 
-ANSWER_KEYS = {"question", "found", "answer", "confidence", "citations", "reason"}
+ANSWER_KEYS = {"question", "found", "answer", "confidence", "citations", "reason",
+               "understood_as"}
 CITATION_KEYS = {"doc", "start", "end", "text", "context", "context_start", "section", "score"}
 #: where a span is in a converted original (PDF page, Word paragraph or table row), when known
 ORIGIN_KEYS = {"page", "paragraph", "table", "row"}
@@ -64,6 +65,8 @@ def check_contract(answer: dict[str, Any], source_text: Callable[[str], str] = r
     assert isinstance(answer["question"], str) and answer["question"].strip() == answer["question"]
     if question is not None:
         assert answer["question"] == question.strip()
+    # no history was sent: the question is read as it is
+    assert answer["understood_as"] == answer["question"]
     assert isinstance(answer["found"], bool)
     assert isinstance(answer["answer"], str)
     conf = answer["confidence"]

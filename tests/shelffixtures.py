@@ -51,13 +51,16 @@ class ShelfServer:
                           headers=AUTH if headers is None else headers, timeout=120)
 
     def stop(self) -> None:
+        self.library.close()
         self.gate.set()
         self.library.wait(60)
         self.server.should_exit = True
 
 
-def shelf_server(token: str | None = TOKEN, max_upload: int | None = None) -> ShelfServer:
-    """A fresh server on a fresh copy of seeds/ (stop it with ``.stop()``)."""
+def shelf_server(token: str | None = TOKEN, max_upload: int | None = None,
+                 watch: float = 0.0) -> ShelfServer:
+    """A fresh server on a fresh copy of seeds/ (stop it with ``.stop()``); ``watch``: how
+    often it looks at the folder for reports added another way (0: never)."""
     import uvicorn
 
     root = Path(tempfile.mkdtemp(prefix="qa-shelf-"))
@@ -78,6 +81,7 @@ def shelf_server(token: str | None = TOKEN, max_upload: int | None = None) -> Sh
         return rebuild(current)
 
     library = Library(assistant, source, gated)
+    library.watch(watch)
     extra = {} if max_upload is None else {"max_upload": max_upload}
     app = create_app(library, [], admin_token=token, **extra)
     port = free_port()

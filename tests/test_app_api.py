@@ -54,8 +54,10 @@ def answer(client):
 
 
 def test_ask_returns_the_contract_object(answer, assistant):
-    assert set(answer) == {"question", "found", "answer", "confidence", "citations", "reason"}
+    assert set(answer) == {"question", "found", "answer", "confidence", "citations", "reason",
+                           "understood_as"}
     assert answer["question"] == QUESTION
+    assert answer["understood_as"] == QUESTION  # no history: read as it is
     assert isinstance(answer["found"], bool)
     assert 0.0 <= answer["confidence"] <= 1.0
     assert answer["citations"], "the seed report should give at least one citation"
@@ -224,7 +226,7 @@ def test_an_engine_failure_is_a_logged_500_without_a_traceback(assistant, caplog
         def stats(self):
             return assistant.stats()
 
-        def ask(self, question, top_k=3, mode="hybrid", reports=None):
+        def ask(self, question, top_k=3, mode="hybrid", reports=None, history=None):
             raise RuntimeError("index exploded at /secret/path")
 
     with TestClient(create_app(Broken(), [])) as c:

@@ -109,8 +109,9 @@ def watched(browser, live, request):
     assert not watch.failed, f"failed responses: {watch.failed}"
 
 
-def api_ask(live, question: str) -> dict:
-    r = httpx.post(f"{live.url}/api/ask", json={"question": question}, timeout=60)
+def api_ask(live, question: str, history: list[str] | None = None) -> dict:
+    body = {"question": question, **({"history": history} if history else {})}
+    r = httpx.post(f"{live.url}/api/ask", json=body, timeout=60)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -188,6 +189,57 @@ def test_chat_highlights_the_answer_and_shows_the_source(watched, live):
         page.locator(".qa-reply").first.wait_for(state="detached", timeout=WAIT_MS)
         ask(page, QUESTION)
         assert page.locator(".qa-reply").count() == 1
+
+
+#: a three-turn conversation: a follow-up (read with the first turn's topic), then a
+#: question with a topic of its own (read as typed).
+CONVERSATION = ["签约了多少个项目？", "总投资呢？", "实际利用外资多少？"]
+
+
+def hold_conversation(where, live) -> list:
+    """Ask CONVERSATION in the chat ``where``; each reply as the API answers the same
+    question with the same history, 理解为 shown exactly when the question was reread."""
+    replies = []
+    for n, question in enumerate(CONVERSATION):
+        expected = api_ask(live, question, CONVERSATION[:n])
+        reply = ask(where, question)
+        check_reply(reply, expected)
+        understood = reply.locator(".qa-understood")
+        if expected["understood_as"] != question:
+            assert understood.inner_text() == "理解为：" + expected["understood_as"]
+        else:
+            assert understood.count() == 0
+        replies.append((reply, expected))
+    return replies
+
+
+def test_chat_holds_a_conversation_with_follow_ups(watched, live):
+    page, _ = watched
+    page.goto(live.url + "/")
+    replies = hold_conversation(page, live)
+    first, second, third = (e for _, e in replies)
+    assert second["understood_as"] == "签约项目的总投资是多少？"
+    assert "364.2亿元" in second["answer"]
+    assert first["understood_as"] == CONVERSATION[0] and third["understood_as"] == CONVERSATION[2]
+    # the README's picture: the follow-up (its question, 理解为 and answer) at the top
+    page.wait_for_timeout(300)
+    page.locator(".qa-question").nth(1).evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SHOTS / "followup.png"))
+    # 清空 starts a new conversation: the same follow-up now has nothing to continue
+    page.locator("#qa-clear").click()
+    page.locator(".qa-reply").first.wait_for(state="detached", timeout=WAIT_MS)
+    assert ask(page, CONVERSATION[1]).locator(".qa-understood").count() == 0
+
+
+def test_widget_holds_a_conversation_with_follow_ups(watched, live):
+    page, _ = watched
+    page.goto(live.allowed + "/intranet.html")
+    page.get_by_role("button", name="问答").click()
+    frame = page.frame_locator("iframe[title='报告问答']")
+    frame.locator("#qa-chat").wait_for(timeout=WAIT_MS)
+    replies = hold_conversation(frame, live)
+    assert replies[1][0].locator(".qa-understood").count() == 1
 
 
 def test_question_markup_is_shown_as_text(watched, live):

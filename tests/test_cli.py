@@ -24,7 +24,8 @@ SEED_FILE = next(SEEDS.glob("*.txt"))
 SEED_DOC = f"seeds/{SEED_FILE.name}"
 QUESTION = "签约了多少个项目？"
 
-CONTRACT_KEYS = {"question", "found", "answer", "confidence", "citations", "reason"}
+CONTRACT_KEYS = {"question", "found", "answer", "confidence", "citations", "reason",
+                 "understood_as"}
 CITATION_KEYS = {"doc", "start", "end", "text", "context", "context_start", "section", "score"}
 
 #: counts model loads and index builds in a real ``python -m qa`` run.
@@ -115,6 +116,7 @@ def source_text(doc: str) -> str:
 def check_contract(answer: dict, question: str) -> None:
     assert set(answer) == CONTRACT_KEYS
     assert answer["question"] == question
+    assert answer["understood_as"] == question  # no history: read as it is
     assert isinstance(answer["found"], bool)
     assert isinstance(answer["confidence"], float) and 0.0 <= answer["confidence"] <= 1.0
     assert isinstance(answer["citations"], list)

@@ -16,7 +16,7 @@ from qa.answer.grounding import (
     missing_idf,
     missing_reason,
 )
-from qa.answer.judge import Judge, low_confidence
+from qa.answer.judge import Judge, low_confidence, missing_too_much
 from qa.index.bm25 import build_bm25
 from qa.text.tokens import tokenize
 
@@ -137,14 +137,11 @@ def test_low_confidence_reason_shows_the_confidence() -> None:
 
 # ------------------------------------------------------------------ through the judge
 
-#: the off-topic examples of issue 17, asked of the bundled report
-#: Three of them still get an answer: every key term of theirs is missing from the report
-#: (ground_missing 1.0), but the fitted refusal limits and weights do not refuse on that yet
-#: (issue 17 open). Strict: the test fails once they are refused, so the mark must go then.
-NOT_YET = pytest.mark.xfail(strict=True, reason="issue 17: not refused by the fitted model yet")
-OFF_TOPIC = (pytest.param("基氏软汉鱼体长是多少？", marks=NOT_YET), "林肯郡在什么位置？",
-             pytest.param("食肉牛龙亚科是由谁提出的？", marks=NOT_YET),
-             pytest.param("谁发明了电话？", marks=NOT_YET))
+#: the off-topic examples of issue 17, asked of the bundled report: a key name no report
+#: holds (林肯郡), or every key term missing while no paragraph is near (the fitted share
+#: rule, ``missing_too_much``)
+OFF_TOPIC = ("基氏软汉鱼体长是多少？", "林肯郡在什么位置？", "食肉牛龙亚科是由谁提出的？",
+             "谁发明了电话？")
 
 
 @pytest.mark.parametrize("question", OFF_TOPIC)
@@ -196,3 +193,30 @@ def test_limits_of_99_turn_the_refusal_off(assistant) -> None:
     assert not answer.found and answer.confidence == 0.0
     assert trace.verdict.features["refused"] == 1.0
     assert answer.reason == "报告中没有提到“基氏软汉鱼”"
+
+
+def test_a_question_about_nothing_the_reports_hold_is_refused_by_share_and_distance() -> None:
+    limits = {"share": 0.9, "share_dense": 0.225}
+    far = {"cjk": 1.0, "ground_missing": 1.0, "dense": 0.15}
+    assert missing_too_much(far, limits)
+    assert not missing_too_much({**far, "dense": 0.3}, limits)  # a paraphrase: near
+    assert not missing_too_much({**far, "ground_missing": 0.8}, limits)  # some terms held
+    assert not missing_too_much({**far, "cjk": 0.0}, limits)  # another language
+    assert not missing_too_much(far, {})  # no fitted rule: never
+
+
+def test_the_share_rule_is_chosen_within_the_answerable_budget() -> None:
+    from qa.evaluation.tune_confidence import share_options
+
+    def row(group: str, label: float, missing: float, dense: float) -> dict:
+        return {"group": group, "label": label,
+                "features": {"cjk": 1.0, "ground_missing": missing, "dense": dense}}
+
+    rows = ([row("ood", 0.0, 1.0, 0.12 + i / 400) for i in range(40)]
+            + [row("own", 1.0, 1.0, 0.3)]  # an answerable paraphrase: all words new, near
+            + [row("own", 1.0, 0.2, 0.5) for _ in range(99)])
+    best = share_options(rows, {}, max_hard=0.0)[0]
+    assert not missing_too_much(rows[40]["features"], best)  # the paraphrase answers
+    refused = sum(missing_too_much(r["features"], best) for r in rows[:40])
+    assert refused == 40
+    assert share_options(rows, {}, max_hard=0.0)[-1]["share"] == 99.0  # "off" comes last

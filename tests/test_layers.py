@@ -19,7 +19,7 @@ LAYERS = (
     ("qa.index",),
     ("qa.answer",),
     ("qa.assistant", "qa"),  # the package itself: its lazy load_assistant is the assistant's
-    ("qa.evaluation", "qa.bench", "qa.web"),
+    ("qa.evaluation", "qa.bench", "qa.feedback", "qa.web"),
     ("qa.cli", "qa.__main__"),
 )
 

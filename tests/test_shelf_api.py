@@ -5,6 +5,7 @@ previous generation while the index is rebuilt."""
 from __future__ import annotations
 
 import hashlib
+import time
 
 import httpx
 import pytest
@@ -254,3 +255,33 @@ def test_damaged_and_disguised_files_are_refused_by_their_content(shelf, tmp_pat
         assert r.status_code == 422, (name, r.text)
         assert name in r.json()["error"], (name, r.json())
     assert shelf.reports()["reports"] == before
+
+
+def test_a_report_added_from_the_command_line_is_noticed_by_the_running_server(
+        tmp_path, monkeypatch):
+    """`qa add` while `qa serve` runs: the server sees the folder change and rebuilds."""
+    from robustfixtures import FakeEncoder, main, use_encoder
+
+    use_encoder(monkeypatch, FakeEncoder())
+    server = shelf_server(watch=0.2)
+    try:
+        upload = tmp_path / "青石县.txt"
+        upload.write_bytes(QINGSHI)
+        assert server.ask(QUESTION).json()["found"] is False
+        code = main(["add", "--source", str(server.source), "--index", str(tmp_path / "idx"),
+                     str(upload)])
+        assert code == 0
+        added = next(e for e in server.reports()["reports"] if e["file"] == "青石县.txt")
+        wait_indexed(server, added["id"])
+        answer = server.ask(QUESTION).json()
+        assert answer["found"] and ANSWER_PART in answer["answer"]
+        assert server.library.generation == 2  # one rebuild, not one per look
+        (server.source / added["id"]).unlink()  # removed by hand
+        deadline = time.monotonic() + 60
+        while server.entry(added["id"]) is not None or server.library.generation < 3:
+            assert time.monotonic() < deadline, "the removal was not noticed"
+            time.sleep(0.1)
+        server.library.wait(60)
+        assert all(ANSWER_PART not in c["text"] for c in server.ask(QUESTION).json()["citations"])
+    finally:
+        server.stop()

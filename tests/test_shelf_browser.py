@@ -85,6 +85,9 @@ def test_upload_ask_only_that_report_open_it_and_remove_it(shelf, page, tmp_path
     wait_until(lambda: only.is_enabled(), "the report to be indexed in the panel")
     status = page.locator("#qa-shelf-status")
     wait_until(lambda: "索引已更新" in status.inner_text(), "the panel to say the index is ready")
+    paragraphs = sum(e["paragraphs"] for e in shelf.reports()["reports"])
+    wait_until(lambda: f"2 份报告 · {paragraphs} 个段落" in page.locator(".qa-title").first.inner_text(),
+               "the title to count the new report")
 
     # the search box narrows the list
     page.locator("#qa-shelf .qa-shelf-search").fill(entry["title"][:4])

@@ -80,6 +80,8 @@ class Live:
     denied: str  # origin of an intranet page that is not on the list
     log_path: Path
     process: subprocess.Popen
+    data: Path = _TMP / "data"  # QA_DATA_DIR of the server: the feedback store
+
 
     def log(self) -> str:
         return self.log_path.read_text("utf-8", errors="replace")
@@ -105,6 +107,7 @@ def live_server() -> Live:
     log_path = _TMP / "server.log"
     env = dict(os.environ, PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1")
     env.pop("QA_ALLOWED_ORIGINS", None)
+    env["QA_DATA_DIR"] = str(_TMP / "data")
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
             [

@@ -10,6 +10,7 @@ fitted on an eval set by `qa tune spans`.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -65,10 +66,10 @@ class Candidate:
 
 def coverage(text_norm: str, weights: dict[str, float]) -> float:
     """Weighted share of the question's terms that occur in ``text_norm``."""
-    total = sum(weights.values())
+    total = math.fsum(weights.values())
     if total <= 0:
         return 0.0
-    return sum(w for t, w in weights.items() if t in text_norm) / total
+    return math.fsum(w for t, w in weights.items() if t in text_norm) / total
 
 
 SpanSimilarity = Callable[[Chunk, Sequence[Span]], Sequence[float]]

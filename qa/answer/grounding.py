@@ -101,14 +101,14 @@ class Grounding:
     @property
     def missing_share(self) -> float:
         """Weight-share of the terms that are nowhere in the corpus."""
-        total = sum(m.term.weight for m in self.matches)
-        return sum(t.weight for t in self.missing_terms) / total if total > 0 else 0.0
+        total = math.fsum(m.term.weight for m in self.matches)
+        return math.fsum(t.weight for t in self.missing_terms) / total if total > 0 else 0.0
 
     def partial_coverage(self, credit: float = 0.5) -> float:
         """``coverage`` with ``credit`` × the share of character pairs of a term found
         only in part (签约项目 in 签了…项目): a paraphrase shares pieces of words."""
-        total = sum(m.term.weight for m in self.matches)
-        got = sum(m.term.weight * (1.0 if m.where == "cited" else credit * m.partial)
+        total = math.fsum(m.term.weight for m in self.matches)
+        got = math.fsum(m.term.weight * (1.0 if m.where == "cited" else credit * m.partial)
                   for m in self.matches)
         return got / total if total > 0 else 1.0
 
@@ -382,8 +382,8 @@ def grounding(question_terms: Iterable[KeyTerm], corpus: GroundingCorpus,
     found = tuple(m.term for m in matches if m.where == "cited")
     missing = tuple(m.term for m in matches if m.where == "missing")
     ungrounded = tuple(m.term for m in matches if m.where == "corpus")
-    total = sum(m.term.weight for m in matches)
-    coverage = sum(t.weight for t in found) / total if total > 0 else 1.0
+    total = math.fsum(m.term.weight for m in matches)
+    coverage = math.fsum(t.weight for t in found) / total if total > 0 else 1.0
     reason = None
     if missing:
         reason = f"报告中没有提到“{_phrase(missing)}”"

@@ -74,15 +74,30 @@ class Verdict:
 def refusal(g: grounding.Grounding, features: dict[str, float],
             limits: dict[str, float]) -> str | None:
     """The reason to refuse whatever the confidence, or None: a term of the question no
-    report holds, of a kind and weight past its fitted limit (qa/answer/grounding.py), or a
+    report holds, of a kind and weight past its fitted limit (qa/answer/grounding.py), too
+    large a share of its terms that no report holds (``missing_too_much``), or a
     place or Latin name no report mentions (evidence ``missing_name``) when the limit
     ``place`` is at most 1."""
     decisive = grounding.decisive_missing(g, limits)
     if decisive:
         return grounding.missing_reason(decisive, g.missing_terms)
+    if g.missing_terms and missing_too_much(features, limits):
+        return grounding.missing_reason(g.missing_terms, g.missing_terms)
     if features.get("missing_name", 0.0) >= limits.get("place", 99.0):
         return g.reason if g.missing_terms else "报告中没有提到问题里的地名"
     return None
+
+
+def missing_too_much(features: dict[str, float], limits: dict[str, float]) -> bool:
+    """Is at least ``limits["share"]`` of a Chinese question's key-term weight held by no
+    report at all (``ground_missing``), while the encoder finds no paragraph closer than
+    ``limits["share_dense"]``? Then the question is about something else, however well
+    its form matches a span. (A paraphrase can share no word with the report too; the
+    encoder still finds it near.) Not for a question in another language: its words are
+    never the reports' words."""
+    return (bool(features.get("cjk", 0.0))
+            and features.get("ground_missing", 0.0) >= limits.get("share", 99.0)
+            and features.get("dense", 0.0) < limits.get("share_dense", 1.01))
 
 
 def low_confidence(confidence: float) -> str:

@@ -96,6 +96,13 @@ _SKIP = frozenset("""是 有 的 了 为 叫 达到 共 一共 总共 共有 分
     措施 内容 地方 东西 事情 情况 问题 时候 方式 途径 作用 意义 目标 数量 结果 样 样子""".split())
 
 
+def content_word(word: str) -> bool:
+    """Does ``word`` (normalised) name something the question is about: not a question
+    word, particle, measure word or generic noun (the words ``focus_word`` passes over)?"""
+    return (bool(word.strip()) and word not in _ASK and word not in _SKIP
+            and not word.startswith(("多少", "几", "哪")) and any(c.isalnum() for c in word))
+
+
 def focus_word(words: list[str]) -> str:
     """The thing a question asks about: the word after its question word (多少张床位 →
     床位), else the one before it (总人口是多少 → 总人口). '' when there is none."""

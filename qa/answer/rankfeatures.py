@@ -114,7 +114,7 @@ def _tie(q: AskedQuestion, p: Paragraph, idf: dict[str, float]) -> _Tied:
     default = math.log(1 + (idf[""] + 0.5) / 0.5)
     norm = p.norm
     w_all = np.array([idf.get(c, default) if c in qchars else 0.0 for c in norm])
-    total = sum(idf.get(c, default) for c in qchars) or 1.0
+    total = math.fsum(idf.get(c, default) for c in qchars) or 1.0
     pairs = _pairs(q)
     return _Tied(
         _prefix(w_all), _prefix(np.array([c in left for c in norm], dtype=float)),
@@ -132,13 +132,13 @@ def _sentence_scores(q: AskedQuestion, p: Paragraph, idf: dict[str, float],
     rank by the first, gap to the best."""
     qchars = set(content_chars(q.norm[:q.word_start] + q.norm[q.word_start + len(q.word):]))
     default = math.log(1 + (idf[""] + 0.5) / 0.5)
-    total = sum(idf.get(c, default) for c in qchars) or 1.0
+    total = math.fsum(idf.get(c, default) for c in qchars) or 1.0
     pairs = _pairs(q)
     rows = []
     for a, b in p.sentences:
         s = p.norm[a:b]
         chars = qchars & set(s)
-        rows.append((sum(idf.get(c, default) for c in chars) / total,
+        rows.append((math.fsum(idf.get(c, default) for c in chars) / total,
                      sum(w in s for w in qwords) / max(1, len(qwords)),
                      sum(pair in s for pair in pairs) / max(1, len(pairs))))
     out = np.array(rows, dtype=float).reshape(-1, 3)

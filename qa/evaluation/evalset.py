@@ -58,6 +58,11 @@ def _parse_line(where: str, line: str) -> EvalItem:
         obj: Any = json.loads(line)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{where}: not valid JSON ({exc.msg}); fix or remove the line") from None
+    return parse_item(where, obj)
+
+
+def parse_item(where: str, obj: Any) -> EvalItem:
+    """One parsed JSON object as an EvalItem (also a turn of a dialogue set)."""
     if not isinstance(obj, dict):
         raise UsageError(f"{where}: expected a JSON object, got {type(obj).__name__}")
     for name, kind in _FIELDS:

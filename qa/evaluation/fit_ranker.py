@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import hashlib
+import importlib.util
 import json
 import random
 import sys
@@ -333,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     """Fit the ranker on the fit parts minus a dev quarter and the own eval, the decoding on
     that dev quarter and the own eval; refit the ranker on everything; report on test."""
     args = _parse(argv)
+    if importlib.util.find_spec("lightgbm") is None:
+        print("qa: fitting the ranker needs lightgbm: pip install -e '.[dev]'", file=sys.stderr)
+        return 2
     t0 = time.time()
     sets = _load_all(args)
     built = {k: build(v) for k, v in sets.items()}

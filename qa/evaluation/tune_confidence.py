@@ -13,7 +13,10 @@ the first run). Then, in this order:
 1. the refusal limits: per kind of term (name, number, unknown run, noun, word, and a
    place name), the lowest general idf of a question's term missing from every report
    that refuses (confidence 0) at most ``--max-hard`` of the answerable questions of any
-   set;
+   set; then, for a Chinese question, the share of its key-term weight that no report
+   holds and the dense similarity under which that refuses, chosen together to refuse the
+   most unanswerable questions while still keeping within ``--max-hard`` and leaving a
+   threshold that meets step 3's caps;
 2. the logistic weights (classes weighted equally, each set equally within its class);
 3. the threshold that abstains on the most unanswerable questions while abstaining on at
    most ``--max-false-abstention`` of the own answerable and ``--max-open-abstention`` of
@@ -36,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from qa.answer.grounding import LIMIT_KINDS
-from qa.answer.judge import logistic, model_for
+from qa.answer.judge import logistic, missing_too_much, model_for
 from qa.assistant import Assistant, load_assistant
 from qa.atomic import write_text_atomically
 from qa.evaluation import abstention_sets as sets
@@ -73,11 +76,17 @@ def sample_weights(groups: Sequence[str], labels: np.ndarray) -> np.ndarray:
 def decisive(f: dict[str, float], limits: dict[str, float]) -> bool:
     """Would the judge refuse outright under ``limits`` (qa/answer/judge.py ``refusal``)?"""
     return (any(f.get(f"missing_{k}_idf", 0.0) >= limits.get(k, 99.0) for k in LIMIT_KINDS)
-            or f.get("missing_name", 0.0) >= limits.get("place", 99.0))
+            or f.get("missing_name", 0.0) >= limits.get("place", 99.0)
+            or missing_too_much(f, limits))
 
 
 #: the order limits are chosen in: the surest signs first (a number no report names).
 LIMIT_ORDER = ("number", "place", "name", "noun", "word", "unknown")
+#: candidate shares of a Chinese question's key-term weight that no report holds, and
+#: dense similarities below which such a question is refused (qa/answer/judge.py
+#: ``missing_too_much``); 99 and 1.01: off.
+SHARES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 99.0)
+SHARE_DENSE = (*np.arange(0.15, 0.401, 0.025).round(3).tolist(), 1.01)
 
 
 def choose_limits(rows: list[dict[str, Any]], max_hard: float) -> dict[str, float]:
@@ -89,11 +98,40 @@ def choose_limits(rows: list[dict[str, Any]], max_hard: float) -> dict[str, floa
     for kind in LIMIT_ORDER:
         for limit in ((1.0, 99.0) if kind == "place" else LIMITS):
             trial = {**limits, kind: limit}
-            if all(_share([r for r in rows if r["group"] == g], trial) <= max_hard
-                   for g in answerable):
+            if _within(rows, trial, answerable, max_hard):
                 limits = trial
                 break
     return limits
+
+
+def share_options(rows: list[dict[str, Any]], limits: dict[str, float], max_hard: float
+                  ) -> list[dict[str, float]]:
+    """``limits`` plus each pair (``share``, ``share_dense``) that, with them, refuses at
+    most ``max_hard`` of every answerable set: best first (the most of the unanswerable
+    sets refused, their mean, each counted equally; then the fewest answerable questions
+    refused; then the stricter pair), the pair that never refuses last."""
+    answerable = sorted({r["group"] for r in rows if r["label"]})
+    unanswerable = sorted({r["group"] for r in rows if not r["label"]})
+    ranked = []
+    for share in SHARES[:-1]:
+        for dense in SHARE_DENSE[:-1]:
+            trial = {**limits, "share": share, "share_dense": dense}
+            if not _within(rows, trial, answerable, max_hard):
+                continue
+            refused = np.mean([_share(_of(rows, g), trial) for g in unanswerable])
+            wrongly = sum(_share(_of(rows, g), trial) for g in answerable)
+            ranked.append(((round(float(refused), 6), -wrongly, share, -dense), trial))
+    ranked.sort(key=lambda kt: kt[0], reverse=True)
+    return [t for _, t in ranked] + [{**limits, "share": 99.0, "share_dense": 1.01}]
+
+
+def _of(rows: list[dict[str, Any]], group: str) -> list[dict[str, Any]]:
+    return [r for r in rows if r["group"] == group]
+
+
+def _within(rows: list[dict[str, Any]], limits: dict[str, float], groups: Sequence[str],
+            max_hard: float) -> bool:
+    return all(_share(_of(rows, g), limits) <= max_hard for g in groups)
 
 
 def _share(rows: list[dict[str, Any]], limits: dict[str, float]) -> float:
@@ -227,6 +265,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--l2", type=float, default=0.002, help="L2 penalty of the fit")
     ap.add_argument("--test", action="store_true", help="also print the test parts' rates")
     ap.add_argument("--rows", help="also write every question's features (JSON lines) here")
+    ap.add_argument("--from-rows", help="fit on the features a run with --rows wrote instead "
+                                        "of asking every question again")
     ap.add_argument("--dry-run", action="store_true", help="print, do not write the model")
     return ap.parse_args(argv)
 
@@ -234,18 +274,24 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     bundled = load_assistant(args.source, args.index)
-    rows = collect(args, "fit", bundled)
+    if args.from_rows:
+        rows = [json.loads(line) for line in Path(args.from_rows).read_text("utf-8").splitlines()]
+    else:
+        rows = collect(args, "fit", bundled)
     if args.rows:
         write_text_atomically(args.rows, "".join(json.dumps(r, ensure_ascii=False) + "\n"
                                                  for r in rows))
-    limits = choose_limits(rows, args.max_hard)
     shipped = bundled.settings.confidence_weights
     weights = shipped if args.keep_weights else fit_weights(rows, shipped, args.l2)
-    conf = confidences(rows, weights, limits)
     caps = {"own:answerable": args.max_false_abstention}
     caps.update({f"open:{n}": args.max_open_abstention for n in sets.PUBLIC})
-    threshold = choose_threshold(rows, conf, caps,
-                                 {"own:unanswerable": args.min_own_abstention})
+    # the best share rule under which a threshold still meets the caps and the floor
+    for limits in share_options(rows, choose_limits(rows, args.max_hard), args.max_hard):
+        conf = confidences(rows, weights, limits)
+        threshold = choose_threshold(rows, conf, caps,
+                                     {"own:unanswerable": args.min_own_abstention})
+        if threshold > 0.0:
+            break
     if threshold <= 0.0:
         print("no threshold meets the caps and the floor: nothing written")
         return 1

@@ -43,6 +43,9 @@ class Index:
     #: each chunk's ``content_hash`` (model and text), computed once by the build and
     #: written to chunks.jsonl: the key of the vector and span caches of the next build.
     hashes: list[str] = field(default_factory=list)
+    #: the stored generation this index was loaded from or saved as (the manifest's
+    #: ``generation``); "" for an index built in memory and not saved.
+    generation: str = ""
     #: where retrieval's raw scores come from (qa/index/backend.py); None: this process's
     #: own BM25 matrix and FAISS index.
     backend: SearchBackend | None = None

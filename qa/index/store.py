@@ -128,6 +128,7 @@ def save_index(index: Index, index_dir: Path, source: Path, settings: Settings,
         shutil.rmtree(tmp, ignore_errors=True)
         raise IndexStoreError(f"cannot write the index folder {index_dir} ({exc.strerror})") from None
     _remove_old_generations(index_dir, keep=generation)
+    index.generation = generation
 
 
 def _publish(index: Index, index_dir: Path, settings: Settings, generation: str
@@ -423,7 +424,7 @@ def _load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Inde
              if r.rel in manifest["years"]}
     index = Index(chunks, {r.path: r for r in reports.values()}, bm25, vectors, vector_index,
                   str(manifest.get("model")), list(manifest.get("notices") or []), spans=spans,
-                  years=years)
+                  years=years, generation=str(manifest.get("generation", "")))
     _open_backend(index, manifest, index_dir, settings)
     return index, manifest
 

@@ -6,6 +6,7 @@ Rendering and routing only; every answer comes from ``qa`` (docs/CONTRACT.md).
 Routes: ``/`` chat, ``/embed/`` compact chat for an iframe, ``/widget.js`` the floating
 问答 button, ``/source`` one report with a span highlighted, ``POST /api/ask``,
 ``GET /api/health``, ``GET/POST /api/reports`` and ``DELETE /api/reports/{id}`` the shelf,
+``POST /api/feedback`` votes, ``GET /api/suggestions`` questions the reports answer,
 ``/docs`` the API reference. Everything is served from this host:
 no fonts, scripts or analytics from anywhere else.
 
@@ -14,6 +15,9 @@ no fonts, scripts or analytics from anywhere else.
     api.py       /api/ask and /api/health: body parsing, validation, JSON errors
     library.py   the generation answering now, the shelf, the background rebuild and swap
     reports.py   /api/reports: the shelf over HTTP, the admin token, the upload limit
+    feedback.py  /api/feedback: votes checked against the shelf and stored (qa/feedback)
+    ratelimit.py the in-memory token buckets behind /api/feedback's 429
+    suggestions.py /api/suggestions: candidate questions asked and kept when answered
     pages.py     /source, /widget.js, the chat's assets, /docs served offline
     chat.py      the Gradio chat and its compact /embed variant
     server.py    create_app: all of the above on one FastAPI app

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 16 * 1024
 MAX_REPORTS = 1000  # ids in one question's ``reports``
+MAX_HISTORY = 20  # earlier questions in one question's ``history``
 
 
 def _model(name: str, contract: type, **overrides: Any) -> type[BaseModel]:
@@ -58,6 +59,11 @@ def ask_body_schema(max_question_chars: int) -> dict[str, Any]:
         "reports": {"type": "array", "items": {"type": "string"}, "maxItems": MAX_REPORTS,
                     "description": "ask only these reports (ids from GET /api/reports); "
                                    "all when absent"},
+        "history": {"type": "array", "maxItems": MAX_HISTORY,
+                    "items": {"type": "string", "maxLength": max_question_chars},
+                    "description": "the conversation's earlier questions, oldest first: an "
+                                   "elliptical question (总投资呢？) is read with their topic; "
+                                   "the answer's understood_as says how"},
     }
     return {
         "required": True,
@@ -105,6 +111,20 @@ def parse_reports(payload: dict[str, Any]) -> list[str] | None | str:
     return reports
 
 
+def parse_history(payload: dict[str, Any], max_chars: int) -> list[str] | None | str:
+    """The earlier questions of ``history`` (None when absent or null), or an error message."""
+    history = payload.get("history")
+    if history is None:
+        return None
+    if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+        return "history must be a list of the earlier questions（history 必须是之前问题的列表）"
+    if len(history) > MAX_HISTORY:
+        return f"history holds {len(history)} questions; the limit is {MAX_HISTORY}"
+    if any(len(h.strip()) > max_chars for h in history):
+        return f"a question in history is longer than {max_chars} characters"
+    return history
+
+
 def scope_of(library: Library, payload: dict[str, Any]) -> list[str] | None | Response:
     """The cited paths of the reports a question asks (None: all), or the error response:
     422 for a malformed list, 400 for an unknown id, 409 for a report not indexed yet."""
@@ -119,8 +139,9 @@ def scope_of(library: Library, payload: dict[str, Any]) -> list[str] | None | Re
         return error(400, str(exc))
 
 
-def parse_ask(payload: Any) -> tuple[str, int, bool] | str:
-    """The question, top_k and explain of a request body, or an error message."""
+def parse_ask(payload: Any, max_chars: int = 500
+              ) -> tuple[str, int, bool, list[str] | None] | str:
+    """The question, top_k, explain and history of a request body, or an error message."""
     if not isinstance(payload, dict):
         return 'the body must be a JSON object such as {"question": "…", "top_k": 3}'
     if "question" not in payload:
@@ -136,7 +157,8 @@ def parse_ask(payload: Any) -> tuple[str, int, bool] | str:
     explain = payload.get("explain", False)
     if not isinstance(explain, bool):
         return "explain must be true or false"
-    return question, top_k, explain
+    history = parse_history(payload, max_chars)
+    return history if isinstance(history, str) else (question, top_k, explain, history)
 
 
 async def health(library: Library) -> JSONResponse:
@@ -174,20 +196,20 @@ def add_api_routes(app: FastAPI, assistant: Library, stats: dict[str, Any]) -> N
             return error(413, f"the request body is larger than {MAX_BODY} bytes")
         except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             return error(400, "the request body is not valid JSON（请求体不是合法的 JSON）")
-        parsed = parse_ask(payload)
+        parsed = parse_ask(payload, assistant.settings.max_question_chars)
         if isinstance(parsed, str):
             return error(422, parsed)
-        question, top_k, explain = parsed
+        question, top_k, explain, history = parsed
         docs = scope_of(assistant, payload)
         if isinstance(docs, Response):
             return docs
         try:
             if not explain:
                 answer = await run_in_threadpool(assistant.ask, question, top_k=top_k,
-                                                 reports=docs)
+                                                 reports=docs, history=history)
                 return JSONResponse(answer.to_dict())
             answer, trace = await run_in_threadpool(assistant.ask_traced, question, top_k,
-                                                    "hybrid", docs)
+                                                    "hybrid", docs, history)
         except BadQuestion as exc:
             return error(422, str(exc))
         except BackendError as exc:  # Milvus went away: one line naming its URI
@@ -205,6 +227,7 @@ def add_api_routes(app: FastAPI, assistant: Library, stats: dict[str, Any]) -> N
         include_in_schema=False,
     )
     async def api_other(rest: str) -> JSONResponse:
-        if rest in ("ask", "health", "reports") or rest.startswith("reports/"):
+        if rest in ("ask", "health", "reports", "feedback", "suggestions") or rest.startswith(
+                "reports/"):
             return error(405, "method not allowed")
         return error(404, "not found")

@@ -1,8 +1,11 @@
 """The Gradio chat at ``/`` and its compact variant at ``/embed/`` (for an iframe or the
-widget): one conversation per browser session, kept on the server."""
+widget): one conversation per browser session, kept on the server. Each question is asked
+with the conversation's earlier questions as ``history`` (a follow-up such as 总投资呢？ is
+read with their topic, and the reply shows 理解为：… when it was)."""
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -91,13 +94,29 @@ def _scope_box() -> gr.Textbox:
                       elem_id="qa-scope", elem_classes=["qa-hidden"])
 
 
-def scoped_reply(assistant: Any, question: str, scope: Any, clip: int) -> str:
+_ASKED = '<div class="qa-question">'
+
+
+def asked_before(history: Sequence[dict[str, Any]]) -> list[str]:
+    """The conversation's earlier questions, oldest first, read back from its messages
+    (``render_question``): the history a follow-up (总投资呢？) is read with."""
+    asked = []
+    for message in history:
+        content = message.get("content") if isinstance(message, dict) else None
+        if (message.get("role") == "user" and isinstance(content, str)
+                and content.startswith(_ASKED) and content.endswith("</div>")):
+            asked.append(html.unescape(content[len(_ASKED):-len("</div>")]))
+    return asked
+
+
+def scoped_reply(assistant: Any, question: str, scope: Any, clip: int,
+                 history: Sequence[str] = ()) -> str:
     """The reply to ``question`` from the report ``scope`` names (all when empty), its
-    citations labelled with their reports' titles."""
+    citations labelled with their reports' titles; ``history``: the earlier questions."""
     report_id = scope.strip() if isinstance(scope, str) else ""
     try:
         docs = assistant.resolve([report_id]) if report_id else None
-        answer = assistant.ask(question, reports=docs).to_dict()
+        answer = assistant.ask(question, reports=docs, history=list(history)).to_dict()
         return render_answer(label_citations(answer, assistant.entries()), clip=clip)
     except (BadQuestion, UsageError) as exc:
         return render_error(str(exc))
@@ -116,7 +135,8 @@ def build_chat(
         history = list(history or [])
         if not isinstance(question, str) or not question.strip():
             return gr.skip(), gr.skip(), gr.skip()
-        reply = scoped_reply(assistant, question, scope, 60 if compact else 0)
+        reply = scoped_reply(assistant, question, scope, 60 if compact else 0,
+                             asked_before(history))
         history += [
             {"role": "user", "content": render_question(question)},
             {"role": "assistant", "content": reply},

@@ -7,7 +7,9 @@ a background thread (the previous build's vectors are reused, so only a new repo
 paragraphs are embedded) while questions keep being answered by the generation already
 loaded. The new generation replaces the old one in one reference assignment: a question
 holds one generation from its first stage to its last. A report removed from the shelf is
-left out of every answer at once, before the rebuild that drops it is done.
+left out of every answer at once, before the rebuild that drops it is done. A report put
+in the folder or taken out of it another way (`qa add` while the server runs, a file copied
+in) is noticed by ``watch``, which looks at the folder every few seconds.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa.errors import SourceError, UsageError
 from qa.index import shelf
+from qa.text.documents import list_reports
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant
@@ -81,6 +84,8 @@ class Library:
         self._hidden: frozenset[str] = frozenset()  # removed, still in the current generation
         self.generation = 1
         self.error = ""
+        self._seen = folder_state(source)  # the folder as the last (re)build found it
+        self._stop = threading.Event()
 
     # ------------------------------------------------------------ answering
 
@@ -93,15 +98,18 @@ class Library:
         return self._current.settings
 
     def ask(self, question: Any, top_k: int = 3, mode: str = "hybrid",
-            reports: Sequence[str] | None = None) -> Answer:
+            reports: Sequence[str] | None = None,
+            history: Sequence[str] | None = None) -> Answer:
         """``Assistant.ask`` of the current generation; ``reports`` are cited paths."""
         assistant = self._current
-        return assistant.ask(question, top_k, mode, self._shown(assistant, reports))
+        return assistant.ask(question, top_k, mode, self._shown(assistant, reports), history)
 
     def ask_traced(self, question: Any, top_k: int = 3, mode: str = "hybrid",
-                   reports: Sequence[str] | None = None) -> tuple[Answer, Trace]:
+                   reports: Sequence[str] | None = None,
+                   history: Sequence[str] | None = None) -> tuple[Answer, Trace]:
         assistant = self._current
-        return assistant.ask_traced(question, top_k, mode, self._shown(assistant, reports))
+        return assistant.ask_traced(question, top_k, mode, self._shown(assistant, reports),
+                                    history)
 
     def _shown(self, assistant: Assistant, reports: Sequence[str] | None
                ) -> Sequence[str] | None:
@@ -114,6 +122,12 @@ class Library:
 
     def source_text(self, doc: str) -> str:
         return self._current.source_text(doc)
+
+    @property
+    def index_generation(self) -> str:
+        """The stored generation answering now (the manifest's name), or ``memory-N`` for
+        an index built in memory: recorded with every vote, keys the suggestions' cache."""
+        return self._current.index.generation or f"memory-{self.generation}"
 
     def stats(self) -> dict[str, Any]:
         return {**self._current.stats(), **self.status()}
@@ -184,6 +198,7 @@ class Library:
             raise ShelfError(422, str(exc)) from None
         with self._cond:
             self._hidden, self._entries = self._hidden - {entry["id"]}, None
+            self._seen = folder_state(self.source)
         self.refresh()
         return {**entry, "indexed": False}
 
@@ -200,6 +215,7 @@ class Library:
             raise ShelfError(409, str(exc)) from None
         with self._cond:
             self._hidden, self._entries = self._hidden | {entry["id"]}, None
+            self._seen = folder_state(self.source)
         self.refresh()
         return {**entry, "indexed": False}
 
@@ -218,6 +234,40 @@ class Library:
                 self._worker = threading.Thread(target=self._rebuild, name="qa-rebuild",
                                                 daemon=True)
                 self._worker.start()
+
+    def notice_changes(self) -> bool:
+        """Rebuild (in the background) when the reports folder is not as last seen; True
+        when it changed."""
+        if not self.editable:
+            return False
+        state = folder_state(self.source)
+        with self._cond:
+            if state == self._seen:
+                return False
+            self._seen, self._entries = state, None
+        log.info("the reports folder changed: rebuilding")
+        self.refresh()
+        return True
+
+    def watch(self, seconds: float) -> threading.Thread | None:
+        """Look at the reports folder every ``seconds`` from a daemon thread (0: never)."""
+        if seconds <= 0 or not self.editable:
+            return None
+
+        def loop() -> None:
+            while not self._stop.wait(seconds):
+                try:
+                    self.notice_changes()
+                except Exception:  # a folder that cannot be read now may be readable later
+                    log.exception("looking at the reports folder failed")
+
+        watcher = threading.Thread(target=loop, name="qa-watch", daemon=True)
+        watcher.start()
+        return watcher
+
+    def close(self) -> None:
+        """Stop watching the folder."""
+        self._stop.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no rebuild is running (True) or ``timeout`` seconds pass (False)."""
@@ -250,3 +300,22 @@ class Library:
             self.generation += 1
             self._built, self.error = target, ""
         log.info("generation %d answering: %d report(s)", self.generation, len(held))
+
+
+def folder_state(source: Path | None) -> tuple[tuple[str, int, int], ...]:
+    """Each report file of ``source`` with its size and modification time: what changes
+    when a report is added, replaced or removed (empty when the folder cannot be listed)."""
+    if source is None:
+        return ()
+    try:
+        files = list_reports(source)
+    except (SourceError, OSError):
+        return ()
+    out = []
+    for path in files:
+        try:
+            st = path.stat()
+        except OSError:  # removed between the listing and now
+            continue
+        out.append((str(path.relative_to(source)), st.st_size, st.st_mtime_ns))
+    return tuple(out)

@@ -5,6 +5,7 @@ A chat reply is one line of HTML so that Gradio's Markdown leaves it alone."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,7 @@ def render_citation(n: int, cit: dict[str, Any], found: bool, clip: int = 0) -> 
     section_html = f'<span class="qa-section">{esc(section)}</span>' if section else ""
     doc = cit.get("doc", "")
     return (
-        '<div class="qa-cite">'
+        f'<div class="qa-cite">{cite_data(cit)}'
         f'<div class="qa-cite-head"><span class="qa-cite-n">[{n}]</span>{section_html}</div>'
         f'<div class="qa-context">{body}</div>'
         f'<div class="qa-cite-foot">{where_cited(cit)}'
@@ -147,6 +148,27 @@ def render_citation(n: int, cit: dict[str, Any], found: bool, clip: int = 0) -> 
         f'<a class="qa-open-source" href="{esc(source_href(doc, cit["start"], cit["end"]))}"'
         f' target="_blank" rel="noopener">查看原文</a></div></div>'
     )
+
+
+def _data(cls: str, value: dict[str, Any]) -> str:
+    """``value`` as JSON in a hidden span: Gradio's sanitizer drops data-* attributes, and
+    keeps classes and text."""
+    return f'<span class="qa-data {cls}">{esc(json.dumps(value, ensure_ascii=False))}</span>'
+
+
+def cite_data(cit: dict[str, Any]) -> str:
+    """A citation's place and its whole paragraph, for chat.js to map a reader's selection
+    in the shown (folded, clipped) paragraph back to report offsets: a correction sent to
+    POST /api/feedback."""
+    keys = ("doc", "start", "end", "context_start", "context")
+    return _data("qa-cite-data", {k: cit.get(k) for k in keys})
+
+
+def reply_data(ans: dict[str, Any]) -> str:
+    """The question and answer a reply's 👍/👎 (chat.js) sends with the vote."""
+    return _data("qa-reply-data", {"question": ans.get("question", ""),
+                                   "answer": ans.get("answer", ""),
+                                   "found": bool(ans.get("found"))})
 
 
 def render_answer(ans: dict[str, Any], clip: int = 0) -> str:
@@ -176,9 +198,13 @@ def render_answer(ans: dict[str, Any], clip: int = 0) -> str:
             if cites
             else ""
         )
+    understood = ans.get("understood_as") or ""
+    if understood and understood != ans.get("question"):
+        head = f'<div class="qa-understood">理解为：{esc(understood)}</div>' + head
     state = "found" if found else "not-found"
     return (
-        f'<div class="qa-reply" data-state="{state}"><div class="qa-head">{head}</div>'
+        f'<div class="qa-reply" data-state="{state}">{reply_data(ans)}'
+        f'<div class="qa-head">{head}</div>'
         f'<div class="qa-cites">{cites_html}</div></div>'
     )
 

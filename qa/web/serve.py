@@ -109,6 +109,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "qa serve") -> int:
     loaded = time.perf_counter() - began
     library = Library(assistant, Path(args.source), rebuild_from(Path(args.source),
                                                                  Path(args.index)))
+    library.watch(assistant.settings.watch_seconds)
     # The example questions are about the bundled report: offer them only when serving it.
     default_source = Path(args.source).resolve() == (Path.cwd() / "seeds").resolve()
     app = create_app(

@@ -15,14 +15,18 @@ from qa.text.readers import LIMITS
 from qa.web.api import add_api_routes
 from qa.web.chat import mount_chats
 from qa.web.constants import EXAMPLES
+from qa.web.feedback import add_feedback_routes
 from qa.web.library import Library
 from qa.web.pages import add_page_routes
 from qa.web.reports import add_report_routes
 from qa.web.responses import error
 from qa.web.security import SecurityMiddleware, parse_origins
+from qa.web.suggestions import add_suggestion_routes
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant
+    from qa.feedback.store import FeedbackStore
+    from qa.web.ratelimit import RateLimiter
 
 
 #: the largest report an upload may carry: the converters' own limit (qa/text/readers).
@@ -37,6 +41,8 @@ def create_app(
     blocked_paths: Sequence[str | Path] = (),
     admin_token: str | None = None,
     max_upload: int = MAX_UPLOAD,
+    feedback: FeedbackStore | None = None,
+    feedback_limiter: RateLimiter | None = None,
 ) -> FastAPI:
     """The whole site for one loaded assistant, or for a ``Library`` (a shelf that can be
     edited and the rebuild that follows an edit); no port is opened here.
@@ -60,6 +66,8 @@ def create_app(
         return error(exc.status_code, str(exc.detail))
 
     add_report_routes(app, library, admin_token, max_upload)  # before /api's catch-all
+    add_feedback_routes(app, library, feedback, feedback_limiter)
+    add_suggestion_routes(app, library)
     add_api_routes(app, library, stats)
     add_page_routes(app, library)
     # Last: the chat mounted at "/" would otherwise shadow every route added after it.
