@@ -6,6 +6,7 @@ The stages live in qa/answer/; the index is opened (loaded or built) by qa/index
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -86,9 +87,7 @@ class Assistant:
         return report.text
 
     def stats(self) -> dict[str, Any]:
-        kinds: dict[str, int] = {}
-        for c in self.index.chunks:
-            kinds[c.kind] = kinds.get(c.kind, 0) + 1
+        kinds = dict(Counter(c.kind for c in self.index.chunks))
         return {"documents": len(self.index.reports), "paragraphs": len(self.index.chunks),
                 "kinds": kinds, "model": self.index.model,
                 "vector_index": self.index.vector_index.kind,

@@ -170,6 +170,10 @@ async def health(library: Library) -> JSONResponse:
                          "backend": backend}, status_code=200 if ok else 503)
 
 
+#: the paths under /api/ this app answers (another method on one of them gets 405)
+API_PATHS = ("ask", "health", "reports", "feedback", "suggestions")
+
+
 def add_api_routes(app: FastAPI, assistant: Library, stats: dict[str, Any]) -> None:
     @app.post(
         "/api/ask",
@@ -227,7 +231,6 @@ def add_api_routes(app: FastAPI, assistant: Library, stats: dict[str, Any]) -> N
         include_in_schema=False,
     )
     async def api_other(rest: str) -> JSONResponse:
-        if rest in ("ask", "health", "reports", "feedback", "suggestions") or rest.startswith(
-                "reports/"):
+        if rest in API_PATHS or rest.startswith("reports/"):
             return error(405, "method not allowed")
         return error(404, "not found")
