@@ -285,3 +285,30 @@ def test_a_report_added_from_the_command_line_is_noticed_by_the_running_server(
         assert all(ANSWER_PART not in c["text"] for c in server.ask(QUESTION).json()["citations"])
     finally:
         server.stop()
+
+
+def test_a_listing_read_while_a_new_generation_swaps_in_is_not_kept(monkeypatch):
+    """The shelf's listing is cached; one read from the old generation while the new one
+    swaps in must not stay cached, or a report would show as not indexed for good."""
+    from qa.index import shelf
+
+    server = shelf_server()
+    try:
+        library = server.library
+        (server.source / "青石县.txt").write_bytes(QINGSHI)
+        read_listing = shelf.list_reports
+
+        def listing_then_rebuild(*args):
+            listed = read_listing(*args)
+            monkeypatch.setattr(shelf, "list_reports", read_listing)
+            library.refresh()  # the new generation swaps in while this listing is read
+            assert library.wait(60)
+            return listed
+
+        monkeypatch.setattr(shelf, "list_reports", listing_then_rebuild)
+        during = {e["id"]: e["indexed"] for e in library.entries()}
+        assert during["青石县.txt"] is False and library.generation == 2
+        after = {e["id"]: e["indexed"] for e in library.entries()}
+        assert after["青石县.txt"] is True
+    finally:
+        server.stop()

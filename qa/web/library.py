@@ -78,6 +78,7 @@ class Library:
         self._build = build
         self._cond = threading.Condition()
         self._entries: list[dict[str, Any]] | None = None  # the shelf's listing, cached
+        self._listing_changes = 0  # times the cached listing was dropped (_forget_listing)
         self._edits = 0  # shelf edits made
         self._built = 0  # shelf edits the current generation holds
         self._worker: threading.Thread | None = None
@@ -152,18 +153,26 @@ class Library:
         """Every report on the shelf as JSON (qa/index/shelf.py ``Entry``), with whether the
         generation answering now holds it (``indexed``). Read from the folder once per
         shelf edit and generation, not once per question."""
-        cached = self._entries
-        if cached is not None:
-            return cached
-        current, hidden = self._current, self._hidden
+        with self._cond:
+            if self._entries is not None:
+                return self._entries
+            current, hidden, stamp = self._current, self._hidden, self._listing_changes
         if self.source is None:
             listed = [self._indexed_entry(r) for r in current.index.reports.values()]
         else:
             held = {r.rel for r in current.index.reports.values()}
             listed = [{**e.to_dict(), "indexed": e.id in held and e.id not in hidden}
                       for e in shelf.list_reports(self.source, current.settings)]
-        self._entries = listed
+        with self._cond:
+            # A swap or an edit while this listing was read: it is stale, do not keep it.
+            if self._listing_changes == stamp:
+                self._entries = listed
         return listed
+
+    def _forget_listing(self) -> None:
+        """Drop the cached listing (the caller holds ``_cond``)."""
+        self._entries = None
+        self._listing_changes += 1
 
     def _indexed_entry(self, report: Any) -> dict[str, Any]:
         return {"id": report.rel, "title": Path(report.rel).stem,
@@ -197,7 +206,8 @@ class Library:
         except SourceError as exc:
             raise ShelfError(422, str(exc)) from None
         with self._cond:
-            self._hidden, self._entries = self._hidden - {entry["id"]}, None
+            self._hidden = self._hidden - {entry["id"]}
+            self._forget_listing()
             self._seen = folder_state(self.source)
         self.refresh()
         return {**entry, "indexed": False}
@@ -214,7 +224,8 @@ class Library:
         except shelf.ShelfConflict as exc:
             raise ShelfError(409, str(exc)) from None
         with self._cond:
-            self._hidden, self._entries = self._hidden | {entry["id"]}, None
+            self._hidden = self._hidden | {entry["id"]}
+            self._forget_listing()
             self._seen = folder_state(self.source)
         self.refresh()
         return {**entry, "indexed": False}
@@ -244,7 +255,8 @@ class Library:
         with self._cond:
             if state == self._seen:
                 return False
-            self._seen, self._entries = state, None
+            self._seen = state
+            self._forget_listing()
         log.info("the reports folder changed: rebuilding")
         self.refresh()
         return True
@@ -295,7 +307,8 @@ class Library:
     def _swap(self, fresh: Assistant, target: int) -> None:
         held = {r.rel for r in fresh.index.reports.values()}
         with self._cond:
-            self._current, self._entries = fresh, None
+            self._current = fresh
+            self._forget_listing()
             self._hidden = frozenset(self._hidden & held)
             self.generation += 1
             self._built, self.error = target, ""
