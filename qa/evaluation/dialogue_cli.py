@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from qa.evaluation.dialogues import (
     run_dialogue,
     summarise,
 )
+from qa.evaluation.floors import read_floors, tell_broken
 
 COLUMNS = [("single_n", "n1", "{:d}"), ("followup_n", "n2+", "{:d}"),
            ("single_contain", "single", "{:.3f}"), ("followup_contain", "follow", "{:.3f}"),
@@ -91,12 +91,7 @@ def ask_all(args: argparse.Namespace, dialogues: list[Dialogue]) -> dict[str, li
 
 def run_dialogue_eval(args: argparse.Namespace) -> int:
     dialogues = load_dialogues(args.file)
-    floors = None
-    if args.floors:
-        try:
-            floors = json.loads(Path(args.floors).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot read the floors file {args.floors}: {exc}") from None
+    floors = read_floors(args.floors)
     parts = ask_all(args, dialogues)
     summary = {"all": summarise([r for rows in parts.values() for r in rows]),
                **{part: summarise(rows) for part, rows in parts.items()}}
@@ -107,9 +102,4 @@ def run_dialogue_eval(args: argparse.Namespace) -> int:
         write_text_atomically(args.json_out, json.dumps(report, ensure_ascii=False, indent=1))
     if floors is None:
         return 0
-    broken = check_floors(summary, floors)
-    for problem in broken:
-        print(f"floor broken: {problem}", file=sys.stderr)
-    if not broken:
-        print(f"all dialogue floors in {args.floors} hold")
-    return 1 if broken else 0
+    return tell_broken(check_floors(summary, floors), f"all dialogue floors in {args.floors} hold")

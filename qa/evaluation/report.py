@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from qa.atomic import save_figure_atomically, write_text_atomically
 from qa.errors import UsageError
+from qa.evaluation.floors import read_floors, tell_broken
 
 COLUMNS = [
     ("hit@1", "hit@1", "{:.2f}"), ("hit@3", "hit@3", "{:.2f}"), ("mrr", "MRR", "{:.2f}"),
@@ -114,12 +114,7 @@ def run_eval(args: argparse.Namespace) -> int:
     items = load_eval_set(args.file)
     if not items:
         raise UsageError(f"{args.file} holds no questions")
-    floors = None
-    if args.floors:
-        try:
-            floors = json.loads(Path(args.floors).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot read the floors file {args.floors}: {exc}") from None
+    floors = read_floors(args.floors)
     assistant = load_assistant(args.source, args.index)
     sources = {doc: r.text for doc, r in assistant.index.reports.items()}
     problems = validate_eval_set(items, sources)
@@ -143,11 +138,7 @@ def run_eval(args: argparse.Namespace) -> int:
         mode = "hybrid" if "hybrid" in report["rows"] else next(iter(report["rows"]))
         plot_reliability(report["rows"][mode], args.reliability, assistant.settings.threshold,
                          f"{args.file}, {mode}")
-    if floors is not None:
-        broken = check_floors(report, floors, Path(args.file).stem)
-        for problem in broken:
-            print(f"floor broken: {problem}", file=sys.stderr)
-        if broken:
-            return 1
-        print(f"all floors in {args.floors} hold")
-    return 0
+    if floors is None:
+        return 0
+    return tell_broken(check_floors(report, floors, Path(args.file).stem),
+                       f"all floors in {args.floors} hold")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError, UsageError
+from qa.evaluation.floors import read_floors, tell_broken
 from qa.evaluation.squad import (
     MODES,
     PARTS,
@@ -106,7 +107,7 @@ def _load(source: Path | str, index: Path | str) -> tuple[Any, float, bool]:
 def run(args: argparse.Namespace) -> int:
     """Run the modes on the set, print the table, write JSON and chart, check floors."""
     modes = _modes(args)
-    floors = _floors(args.floors)
+    floors = read_floors(args.floors)
     set_name = args.set_name or Path(args.file).stem
     try:
         passages = load_squad(args.file, args.part)
@@ -160,15 +161,6 @@ def _timed(report: dict[str, Any], assistant: Any, questions: list[Any], mode: s
     return rows
 
 
-def _floors(path: str | None) -> dict[str, Any] | None:
-    if not path:
-        return None
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read the floors file {path}: {exc}") from None
-
-
 def _output(args: argparse.Namespace, report: dict[str, Any],
             floors: dict[str, Any] | None) -> int:
     from qa.atomic import write_text_atomically
@@ -183,13 +175,8 @@ def _output(args: argparse.Namespace, report: dict[str, Any],
         plot(report, args.plot)
     if floors is None:
         return 0
-    broken = check_floors(report, floors)
-    for problem in broken:
-        print(f"floor broken: {problem}", file=sys.stderr)
-    if broken:
-        return 1
-    print(f"all floors in {args.floors} that apply to {report['set']} hold")
-    return 0
+    return tell_broken(check_floors(report, floors),
+                       f"all floors in {args.floors} that apply to {report['set']} hold")
 
 
 def dumps(report: dict[str, Any]) -> str:
