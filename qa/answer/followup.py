@@ -84,7 +84,7 @@ class Word:
 
 @dataclass(frozen=True)
 class Run:
-    """Adjacent content words of a question: one piece of its topic (三涧溪村, 上半年)."""
+    """Adjacent content words of a question: one piece of its topic (绿河县新区, 上半年)."""
 
     text: str
     norm: str
@@ -183,7 +183,7 @@ def topic_runs(text: str, keep_asked: bool = False) -> list[Run]:
 
 def _in_run(words: Sequence[Word], i: int, inside: bool) -> bool:
     """Is word ``i`` part of a nominal run: a nominal word; a one-character piece jieba cut
-    off one (三|涧溪|村, 2020|年); a word of place (区级|以上|重点项目) or any content word
+    off one (a village name cut X|YY|村, 2020|年); a word of place (市级|以上|重点工程) or any content word
     but a verb (街道|属于|上海市) between two nominal words it touches?"""
     w = words[i]
     if is_nominal(w):
@@ -260,7 +260,7 @@ def _replace_pronoun(text: str, words: Sequence[Word], i: int, runs: list[Run],
                      previous: str) -> tuple[str, tuple[str, ...]]:
     """The pronoun (or determiner) at ``i`` replaced by the previous question's subject:
     它的总投资 → 签约项目的总投资, 其中 → X中; a determiner and its noun by the piece of the
-    topic ending in that noun (这个项目 → 生活垃圾焚烧发电项目)."""
+    topic ending in that noun (这个项目 → 污水处理厂扩建项目)."""
     w, nxt = words[i], words[i + 1] if i + 1 < len(words) else None
     chosen = subject(runs, _POINTS_AT.get(w.norm, ""))
     topic, carried = _join([r.text for r in chosen]), tuple(r.text for r in chosen)
