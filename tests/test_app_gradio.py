@@ -47,6 +47,16 @@ def test_ask_endpoint_returns_the_contract_object(client, live):
     assert via_gradio == api_ask(live, QUESTION)
 
 
+def test_ask_endpoint_reads_a_follow_up_with_its_history(client, live):
+    history = [QUESTION]
+    via_gradio = client.predict("总投资呢？", 3, history, api_name="/ask")
+    via_http = api_ask(live, "总投资呢？", history=history)
+    assert via_gradio == via_http
+    assert via_gradio["understood_as"] != "总投资呢？"  # read with the earlier question
+    alone = client.predict("总投资呢？", 3, None, api_name="/ask")
+    assert alone == api_ask(live, "总投资呢？") and alone["understood_as"] == "总投资呢？"
+
+
 def test_chat_marks_the_same_span_the_api_answers(client, live):
     expected = api_ask(live, QUESTION)
     chat, box = client.predict(QUESTION, api_name="/chat")

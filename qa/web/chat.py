@@ -152,10 +152,11 @@ def build_chat(
     def clear() -> tuple[list, list, str]:
         return [], [], ""
 
-    def ask(question: str, top_k: int = 3) -> dict:
-        """The answer object of docs/CONTRACT.md, for gradio_client users."""
+    def ask(question: str, top_k: int = 3, history: list[str] | None = None) -> dict:
+        """The answer object of docs/CONTRACT.md, for gradio_client users; ``history``: the
+        conversation's earlier questions, oldest first, as /api/ask takes them."""
         try:
-            return assistant.ask(question, top_k=int(top_k)).to_dict()
+            return assistant.ask(question, top_k=int(top_k), history=history).to_dict()
         except BadQuestion as exc:
             raise gr.Error(str(exc)) from None
 
