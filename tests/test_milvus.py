@@ -173,7 +173,7 @@ def test_scoped_search_alike(generated_pair):
 def _question(assistant: Assistant, text: str):  # type: ignore[no-untyped-def]
     from qa.answer.question import Question
 
-    return Question.of(text, assistant.settings, assistant.index.bm25)
+    return Question.analyse(text, assistant.settings.char_ngram, assistant.index.bm25)
 
 
 def _free_port() -> int:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qa.answer.forms import asked_units, question_form
-from qa.config import Settings
 from qa.errors import BadQuestion
 from qa.index.bm25 import SparseBM25
 from qa.text.normalize import has_cjk, normalize
@@ -150,12 +149,6 @@ class Question:
         return cls(text, m, normalized, has_cjk(text), form, asked_units(text, form),
                    tuple(words), focus_word(words), tuple(question_numbers(normalized)),
                    tuple(tokenize(m, char_ngram)), weights, both)
-
-    @classmethod
-    def of(cls, question: Any, settings: Settings, bm25: SparseBM25 | None) -> Question:
-        """Check ``question`` (BadQuestion when it cannot be answered) and analyse it."""
-        return cls.analyse(clean_question(question, settings.max_question_chars),
-                           settings.char_ngram, bm25)
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "form": self.form, "units": list(self.units),
