@@ -139,8 +139,7 @@ def scope_of(library: Library, payload: dict[str, Any]) -> list[str] | None | Re
         return error(400, str(exc))
 
 
-def parse_ask(payload: Any, max_chars: int = 500
-              ) -> tuple[str, int, bool, list[str] | None] | str:
+def parse_ask(payload: Any, max_chars: int) -> tuple[str, int, bool, list[str] | None] | str:
     """The question, top_k, explain and history of a request body, or an error message."""
     if not isinstance(payload, dict):
         return 'the body must be a JSON object such as {"question": "…", "top_k": 3}'
