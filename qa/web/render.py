@@ -88,14 +88,18 @@ def clip_after(text: str, room: int) -> str:
     return head + "…"
 
 
+#: the confidence the chat labels 高 (and 中): also what a suggested question must reach
+HIGH, MID = 0.75, 0.5
+
+
 def confidence_badge(found: bool, confidence: float) -> str:
-    """高/中/低 at 0.75 and 0.5; a not-found answer shows its score without a word."""
+    """高/中/低 at ``HIGH`` and ``MID``; a not-found answer shows its score without a word."""
     pct = round(max(0.0, min(1.0, float(confidence))) * 100)
     if not found:
         level, word = "none", ""
-    elif confidence >= 0.75:
+    elif confidence >= HIGH:
         level, word = "high", "高"
-    elif confidence >= 0.5:
+    elif confidence >= MID:
         level, word = "mid", "中"
     else:
         level, word = "low", "低"

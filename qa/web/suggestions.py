@@ -21,11 +21,11 @@ from fastapi.responses import JSONResponse, Response
 from qa.answer.suggest import Candidate, candidates
 from qa.errors import BadQuestion
 from qa.web.library import Library, NotIndexedYet, UnknownReport
+from qa.web.render import HIGH
 from qa.web.responses import error
 
 log = logging.getLogger(__name__)
 
-HIGH = 0.75  # the confidence the chat labels 高 (qa/web/render.py confidence_badge)
 MOST, FEWEST = 5, 3
 #: candidates asked at most per scope: bounds the first request on a large shelf.
 ASKED_MAX = 40
