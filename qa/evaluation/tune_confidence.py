@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -273,10 +274,16 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    rows = None
+    if args.from_rows:  # read first: a bad file is told before the model loads
+        try:
+            rows = [json.loads(line) for line in
+                    Path(args.from_rows).read_text("utf-8").splitlines() if line.strip()]
+        except (OSError, ValueError) as exc:
+            print(f"error: cannot read the rows of {args.from_rows}: {exc}", file=sys.stderr)
+            return 2
     bundled = load_assistant(args.source, args.index)
-    if args.from_rows:
-        rows = [json.loads(line) for line in Path(args.from_rows).read_text("utf-8").splitlines()]
-    else:
+    if rows is None:
         rows = collect(args, "fit", bundled)
     if args.rows:
         write_text_atomically(args.rows, "".join(json.dumps(r, ensure_ascii=False) + "\n"
