@@ -131,6 +131,17 @@ def test_reason_names_the_whole_unknown_name_and_prefers_it_to_a_verb() -> None:
     assert ground("谁设计了望远镜？", 1).reason == "报告中没有提到“望远镜”"
 
 
+def test_reason_takes_a_missing_noun_before_the_name_but_not_the_attribute_after_it() -> None:
+    # jieba: 食肉 (a noun) 牛龙 (unknown) 亚科 (a name); 基氏软汉鱼 then 体长 (a noun)
+    assert ground("食肉牛龙亚科是由谁提出的？", 0).reason == "报告中没有提到“食肉牛龙亚科”"
+    assert ground("基氏软汉鱼体长是多少？", 0).reason == "报告中没有提到“基氏软汉鱼”"
+
+
+def test_a_question_word_cut_into_characters_is_not_a_term() -> None:
+    assert "多大" not in texts(key_terms("这座岛的面积有多大？"))
+    assert "面积" in texts(key_terms("这座岛的面积有多大？"))
+
+
 def test_low_confidence_reason_shows_the_confidence() -> None:
     assert low_confidence(0.213) == "报告中没有找到足够可靠的答案（置信度 0.21）"
 

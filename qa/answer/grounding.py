@@ -177,7 +177,8 @@ def _cjk_terms(piece: str, after_number: bool = False) -> list[tuple[str, str, i
     def flush() -> None:
         if single:
             text = "".join(w for w, _, _ in single)
-            out.append((text, "unknown" if len(single) > 1 else "word", single[0][2]))
+            if text not in QUESTION_WORDS:  # 多大, 多久: cut into characters, still asking
+                out.append((text, "unknown" if len(single) > 1 else "word", single[0][2]))
             single.clear()
 
     if after_number and tagged and len(tagged[0][0]) == 1 and tagged[0][1][:1] in "mqt":
@@ -437,16 +438,20 @@ def _phrase(terms: tuple[KeyTerm, ...], pool: tuple[KeyTerm, ...] = ()) -> str:
     top = max(terms, key=lambda t: (t.kind in NAMED_KINDS, t.kind == "noun", t.weight))
     if top.at < 0 or top.kind not in NAMED_KINDS:
         return top.text
-    names = [t for t in (*terms, *pool) if t.at >= 0 and t.kind in NAMED_KINDS]
-    starts = {t.at: t for t in names}
-    ends = {t.at + len(t.text): t for t in names}
+    placed = [t for t in (*terms, *pool) if t.at >= 0]
+    starts = {t.at: t for t in placed if t.kind in NAMED_KINDS}
+    # before the name, a common noun no report holds either is part of it (食肉 + 牛龙亚科:
+    # jieba cuts a name it does not know into pieces); after it, a noun is what is asked
+    # of it (基氏软汉鱼 + 体长)
+    ends = {t.at + len(t.text): t for t in placed if t.kind in (*NAMED_KINDS, "noun")}
     first = last = top
     while first.at in ends:
         first = ends[first.at]
     while last.at + len(last.text) in starts:
         last = starts[last.at + len(last.text)]
+    by_start = {t.at: t for t in placed}
     parts, t = [first], first
     while t is not last:
-        t = starts[t.at + len(t.text)]
+        t = by_start[t.at + len(t.text)]
         parts.append(t)
     return "".join(p.text for p in parts)
