@@ -454,3 +454,14 @@ def test_a_count_inside_a_quoted_name_is_no_amount_unless_asked_for():
     assert forms.has_form(span, "number", q, forms.asked_units(q, "number")) == 1.0
     q = normalize("章丘聚力培育的名品一共有几大？")
     assert forms.has_form("聚力“八大名品”培育", "number", q, forms.asked_units(q, "number")) == 1.0
+
+
+def test_a_person_is_found_by_name_without_a_role_word():
+    # an article about anyone: jieba's tagger reads the name, or a foreign name has its ·
+    q = normalize("这部小说的作者是谁？")
+    assert forms.has_form("这部小说的作者是曹雪芹", "person", q) == 1.0
+    assert forms.has_form("该属由古生物学家何塞·波拿巴于1985年命名", "person",
+                          normalize("该属由谁命名？")) == 1.0
+    assert forms.has_form("全区签约项目36个，总投资364亿元", "person", q) == 0.0
+    # the person the question already names is no answer
+    assert forms.has_form("曹雪芹写了这部小说", "person", normalize("曹雪芹是谁？")) == 0.0

@@ -398,6 +398,8 @@ def has_form(text: str, form: str, question_norm: str = "",
             return 1.0
     if form == "number" and best < 1.0 and _counted_directly(whole, question_norm):
         return 1.0
+    if form == "person" and not units and _names_a_person(whole, question_norm):
+        return 1.0
     if form == "date" and best == 0.0 and _relative_time(text, question_norm):
         return 1.0
     named = _asked_quantity(question_norm, units) if form == "number" else ()
@@ -425,6 +427,18 @@ def _names_someone(found: str) -> bool:
     """Does a role-and-name match (记者 支倩倩, 习近平总书记) hold a person's name, beside
     the role itself?"""
     return any(not _ROLE.search(name) for name in person_names(found))
+
+
+#: a name written in the Chinese way for a foreign person: given name · family name
+_FOREIGN_NAME = re.compile(r"[\u4e00-\u9fff]{1,8}(?:[·‧・•][\u4e00-\u9fff]{1,8})+")
+
+
+def _names_a_person(text: str, question_norm: str) -> bool:
+    """Does ``text`` name someone the question does not: a word jieba's tagger reads as a
+    person's name (nr), or a foreign name written with ·? (Whoever a report or an article
+    is about, without the role words ``_PERSON`` looks for.)"""
+    names = [*person_names(text), *_FOREIGN_NAME.findall(text)]
+    return any(len(n) >= 2 and n not in question_norm for n in names)
 
 
 # What has_form needs to know of the question alone, worked out once per question, not
