@@ -465,3 +465,17 @@ def test_a_person_is_found_by_name_without_a_role_word():
     assert forms.has_form("全区签约项目36个，总投资364亿元", "person", q) == 0.0
     # the person the question already names is no answer
     assert forms.has_form("曹雪芹写了这部小说", "person", normalize("曹雪芹是谁？")) == 0.0
+
+
+def test_a_place_is_found_by_name_when_the_question_names_no_kind_of_place():
+    q = normalize("他在哪里出生？")
+    assert forms.asked_place(q) == ()
+    assert forms.has_form("他出生于济南", "place", q) == 1.0  # jieba's tagger: 济南 ns
+    assert forms.has_form("他出生于一个工人家庭", "place", q) == 0.0
+    assert forms.has_form("济南的冬天", "place", normalize("济南在哪里？")) == 0.0
+
+
+def test_a_title_in_book_quotes_is_a_name():
+    q = normalize("他的第一部小说叫什么名字？")
+    assert forms.question_form(q) == "name"
+    assert forms.has_form("他的第一部小说《呐喊》于1923年出版", "name", q) == 1.0

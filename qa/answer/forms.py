@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 
 from qa.text.normalize import has_cjk, normalize
-from qa.text.tokens import person_names, raw_words
+from qa.text.tokens import person_names, place_names, raw_words
 
 #: what may serve as what (以创建文明城市为契机 answers 抓住了什么机遇): each group's words
 #: stand for one another. 什么<word> asks for one (什么机遇) where the word is not too
@@ -110,11 +110,13 @@ _METHOD = re.compile(r"通过|采取|采用|依托|借助|利用|以[\u4e00-\u9f
                      r"“[^”]{2,8}”")
 #: what a measure is for: to encourage, to ensure, to help … someone do something.
 _PURPOSE = re.compile(r"激励|鼓励|引导|促进|推动|确保|保障|为了|旨在|以便|用于|助力|带动|帮助|让|使")
-#: what a name question is answered by: a person, an organisation, a quoted name (“1266”),
+#: what a name question is answered by: a person, an organisation, a quoted name (“1266”)
+#: or title (《红楼梦》),
 #: or names followed by their kind (重汽、圣泉等龙头企业).
 _NAMED_KIND = (r"[\u4e00-\u9fff]{2,6}(?:、[\u4e00-\u9fff]{2,6}){0,6}等[\u4e00-\u9fff]{0,4}?"
                r"(?:企业|公司|集团|医院|学校|银行|平台|单位|机构|媒体)")
-_NAME = re.compile(f"{_PERSON.pattern}|{_ORGANISATION.pattern}|“[^”]{{1,15}}”|{_NAMED_KIND}")
+_NAME = re.compile(f"{_PERSON.pattern}|{_ORGANISATION.pattern}|“[^”]{{1,15}}”|《[^》]{{1,30}}》|"
+                   f"{_NAMED_KIND}")
 #: who did something, when a Chinese question names no role (谁下达的目标, 跟谁合作): a
 #: person or an organisation that acts (not a 工程 or a 网) …
 _AGENT = re.compile(f"{_PERSON.pattern}|"
@@ -400,6 +402,9 @@ def has_form(text: str, form: str, question_norm: str = "",
         return 1.0
     if form == "person" and not units and _names_a_person(whole, question_norm):
         return 1.0
+    if form == "place" and not units and any(
+            len(p) >= 2 and p not in question_norm for p in place_names(whole)):
+        return 1.0  # a place jieba's tagger knows (阿根廷), of no kind the question names
     if form == "date" and best == 0.0 and _relative_time(text, question_norm):
         return 1.0
     named = _asked_quantity(question_norm, units) if form == "number" else ()

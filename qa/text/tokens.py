@@ -91,17 +91,27 @@ def person_names(text: str) -> list[str]:
     """The words of ``text`` that jieba's part-of-speech tagger reads as people's names
     (tag nr…): 支倩倩 in 记者 支倩倩, nothing in the slogan 找记者 上壹点. Loaded on first
     use, so that only questions about people pay for the tagger."""
+    return _tagged(text, "nr")
+
+
+def place_names(text: str) -> list[str]:
+    """The words of ``text`` that jieba's tagger reads as place names (tag ns): 阿根廷,
+    济南."""
+    return _tagged(text, "ns")
+
+
+def _tagged(text: str, tag: str) -> list[str]:
     global _pos
     if _pos is None:
         with _pos_lock:
             if _pos is None:
                 _pos = _name_tagger()
-    return [w.word for w in _pos.cut(normalize(text)) if w.flag.startswith("nr")]
+    return [w.word for w in _pos.cut(normalize(text)) if w.flag.startswith(tag)]
 
 
 def _name_tagger() -> Any:
-    """jieba's part-of-speech tagger, keeping the tags of its dictionary's 79,000 names
-    only: the other 270,000 words' tags (32 MB more on the first person question) would
+    """jieba's part-of-speech tagger, keeping the tags of its dictionary's names of people
+    and places only: the other words' tags (32 MB more on the first person question) would
     tell nothing more here, where every word that is not a name may as well be tagged x."""
     from jieba.posseg import POSTokenizer
 
@@ -111,7 +121,7 @@ def _name_tagger() -> Any:
             with f:
                 for line in f:  # "word frequency tag"
                     parts = line.decode("utf-8").split()
-                    if len(parts) == 3 and parts[2].startswith("nr"):
+                    if len(parts) == 3 and parts[2].startswith(("nr", "ns")):
                         self.word_tag_tab[parts[0]] = parts[2]
 
     return NameTagger(_tokenizer())
