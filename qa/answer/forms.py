@@ -400,11 +400,8 @@ def has_form(text: str, form: str, question_norm: str = "",
             return 1.0
     if form == "number" and best < 1.0 and _counted_directly(whole, question_norm):
         return 1.0
-    if form == "person" and not units and _names_a_person(whole, question_norm):
+    if not units and _tagged_name(whole, form, question_norm):
         return 1.0
-    if form == "place" and not units and any(
-            len(p) >= 2 and p not in question_norm for p in place_names(whole)):
-        return 1.0  # a place jieba's tagger knows (阿根廷), of no kind the question names
     if form == "date" and best == 0.0 and _relative_time(text, question_norm):
         return 1.0
     named = _asked_quantity(question_norm, units) if form == "number" else ()
@@ -438,11 +435,17 @@ def _names_someone(found: str) -> bool:
 _FOREIGN_NAME = re.compile(r"[\u4e00-\u9fff]{1,8}(?:[·‧・•][\u4e00-\u9fff]{1,8})+")
 
 
-def _names_a_person(text: str, question_norm: str) -> bool:
-    """Does ``text`` name someone the question does not: a word jieba's tagger reads as a
-    person's name (nr), or a foreign name written with ·? (Whoever a report or an article
-    is about, without the role words ``_PERSON`` looks for.)"""
-    names = [*person_names(text), *_FOREIGN_NAME.findall(text)]
+def _tagged_name(text: str, form: str, question_norm: str) -> bool:
+    """For a person or a place question naming no role or kind: does ``text`` name someone
+    or somewhere the question does not — a word jieba's tagger reads as a person's name
+    (nr) or a foreign name written with ·, or a place it knows (ns: 阿根廷)? Whoever and
+    wherever an article is about, without the role and kind words the patterns look for."""
+    if form == "person":
+        names = [*person_names(text), *_FOREIGN_NAME.findall(text)]
+    elif form == "place":
+        names = place_names(text)
+    else:
+        return False
     return any(len(n) >= 2 and n not in question_norm for n in names)
 
 
