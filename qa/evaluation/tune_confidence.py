@@ -43,6 +43,7 @@ from qa.answer.grounding import LIMIT_KINDS
 from qa.answer.judge import logistic, missing_too_much, model_for
 from qa.assistant import Assistant, load_assistant
 from qa.atomic import write_text_atomically
+from qa.errors import UsageError
 from qa.evaluation import abstention_sets as sets
 from qa.evaluation.evalset import EvalItem, load_eval_set
 from qa.models import load_model, save_model
@@ -242,6 +243,21 @@ def collect(args: argparse.Namespace, part: str, bundled: Assistant) -> list[dic
     return rows
 
 
+def read_rows(path: str) -> list[dict[str, Any]]:
+    """The feature rows a run with ``--rows`` wrote; UsageError naming the file when they
+    cannot be read."""
+    try:
+        return [json.loads(line) for line in Path(path).read_text("utf-8").splitlines()
+                if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read the rows of {path}: {exc}") from None
+
+
+def write_rows(path: str, rows: list[dict[str, Any]]) -> None:
+    write_text_atomically(path, "".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                        for r in rows))
+
+
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="qa tune confidence")
     ap.add_argument("file", nargs="?", default="eval/qa.jsonl")
@@ -277,17 +293,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = None
     if args.from_rows:  # read first: a bad file is told before the model loads
         try:
-            rows = [json.loads(line) for line in
-                    Path(args.from_rows).read_text("utf-8").splitlines() if line.strip()]
-        except (OSError, ValueError) as exc:
-            print(f"error: cannot read the rows of {args.from_rows}: {exc}", file=sys.stderr)
+            rows = read_rows(args.from_rows)
+        except UsageError as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return 2
     bundled = load_assistant(args.source, args.index)
     if rows is None:
         rows = collect(args, "fit", bundled)
     if args.rows:
-        write_text_atomically(args.rows, "".join(json.dumps(r, ensure_ascii=False) + "\n"
-                                                 for r in rows))
+        write_rows(args.rows, rows)
     shipped = bundled.settings.confidence_weights
     weights = shipped if args.keep_weights else fit_weights(rows, shipped, args.l2)
     caps = {"own:answerable": args.max_false_abstention}

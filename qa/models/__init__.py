@@ -1,6 +1,8 @@
 """Fitted models as data: ``confidence.json`` (the judge's logistic weights and threshold,
-written by ``qa tune confidence``) and ``spans.json`` (the span chooser's weights, written by
-``qa tune spans``), each with what it was fitted on and when. No weights live in code."""
+written by ``qa tune confidence``), ``gate.json`` (the grounding gate's trees, written by
+``python -m qa.evaluation.fit_judge_gate``), ``spans.json`` (the span chooser's weights,
+written by ``qa tune spans``) and ``ranker.json`` (the span ranker), each with what it was
+fitted on and when. No weights live in code."""
 
 from __future__ import annotations
 
