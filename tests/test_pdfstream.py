@@ -51,6 +51,10 @@ def _typed(ops: list) -> list:
     STREAM + b"BI /W 1 /H 1 /CS /G /BPC 8 ID \x80 EI Q\n",  # an inline image: pypdf's parser
     STREAM + b"/X 1 0 R Do\n",  # a reference: pypdf's parser (which refuses it here)
     STREAM + b"/A#20B gs /F\xc3\xa9 1 Tf\n",  # escaped and non-ASCII names: pypdf's parser
+    # dictionaries pypdf reads itself: a repeated key, a nested one, a literal string, an
+    # empty one, one with a comment, one with a # escape in a key
+    STREAM + b"/P <</A 1 /A 2>> BDC /P <</A <</B 1>> >> BDC /Span <</ActualText (fi) >> BDC\n",
+    STREAM + b"/P <<>> BDC /P << % note\n/MCID 3 >> BDC /P <</A#20B 1>> BDC EMC\n",
     b"",
     b"  \n% only a comment",
 ])
@@ -68,6 +72,9 @@ def test_fast_path_reads_chromium_glyph_runs_itself():
     """The common stream is read without pypdf's parser; the unusual one falls back."""
     ops = pdfstream._operations(ContentStream(None, None), STREAM)
     assert [op for _, op in ops][:4] == [b"q", b"cm", b"BDC", b"BT"]
+    marks = [operands for operands, op in ops if op == b"BDC"]
+    assert marks == [["/NonStruct", {"/MCID": 0}], ["/Span", {"/ActualText": "十"}]]
+    assert type(marks[0][1]).__name__ == "DictionaryObject"
     tj = [operands for operands, op in ops if op == b"Tj"]
     assert tj[:3] == [["õ"], ["ò€"], [""]]  # <F2A> is F2 A0 (A0 is € in PDFDocEncoding)
     for unusual in (b"BI /W 1 ID x EI", b"/X 1 0 R Do", b"/A#20B gs", b"/F\xc3\xa9 1 Tf"):

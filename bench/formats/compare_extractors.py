@@ -5,7 +5,8 @@
 
 PDF: a Chinese PDF printed by Chromium from the bundled report repeated REPORTS_PER_PDF
 times (make it with make_pdf_html() below and `chromium --headless --print-to-pdf`;
-make_varied_pdf_html() gives paragraphs that do not repeat). For
+make_varied_pdf_html() gives paragraphs that do not repeat, make_wiki_pdf_html() text
+that does not repeat at all). For
 pypdf and pdfminer.six: seconds, and the share of the report's paragraphs found whole and
 in order in the extracted text (whitespace and the browser's header/footer lines removed,
 radicals folded). HTML: two made-up Chinese news pages (navigation, breadcrumbs, share
@@ -51,6 +52,26 @@ def make_pdf_html(copies: int) -> str:
     for part in range(copies):
         out.append(f"<h2>第{part + 1}部分</h2>")
         out.extend(_tagged(p) for p in PARAS)
+    return "\n".join(out + ["</body></html>"])
+
+
+def make_wiki_pdf_html(drcd: int = 0) -> str:
+    """The 256 passages of eval/external/cmrc2018_trial.json (Chinese Wikipedia, CC BY-SA
+    4.0; 86 pages as printed), each under its article's title, then the first ``drcd``
+    passages of drcd_dev.json (traditional script, CC BY-SA 3.0): text that does not
+    repeat."""
+    import json
+
+    out = [_HEAD]
+    for name, limit in (("cmrc2018_trial.json", None), ("drcd_dev.json", drcd)):
+        data = json.loads((ROOT / "eval" / "external" / name).read_text("utf-8"))["data"]
+        passages = [(a["title"], p["context"]) for a in data for p in a["paragraphs"]]
+        last = ""
+        for title, context in passages[:limit]:
+            if title != last:
+                out.append(f"<h3>{html.escape(title)}</h3>")
+                last = title
+            out.append(f"<p>{html.escape(context)}</p>")
     return "\n".join(out + ["</body></html>"])
 
 

@@ -6,10 +6,11 @@ every glyph with its own font switch, move and show (``/F62 16 Tf 16.0000305 0 T
 so that parsing was 80% of reading such a PDF (103 pages, 424,000 operations: 4.6 of 5.8 s).
 
 ``parse_content_stream`` reads the tokens that make up nearly all of such a stream —
-operators, numbers, plain names, hexadecimal strings, comments — with one regular expression
-over the stream's bytes, and builds each of them with the constructor pypdf's own parser
-calls with the same bytes (``NumberObject``, ``FloatObject``, ``NameObject``,
-``create_string_object``), so each operation is what pypdf makes of it. Dictionaries,
+operators, numbers, plain names, hexadecimal strings, comments, and dictionaries of these
+(marked content: ``<</ActualText <FEFF5341> >>``) — with regular expressions over the
+stream's bytes, and builds each of them with the constructor pypdf's own parser calls with
+the same bytes (``NumberObject``, ``FloatObject``, ``NameObject``, ``create_string_object``,
+``DictionaryObject``), so each operation is what pypdf makes of it. Other dictionaries,
 arrays, literal strings and whatever else starts a token are read by pypdf's
 ``read_object`` at that point. What pypdf reads apart or may refuse (an inline image, a
 name with ``#`` escapes or non-ASCII bytes, a token near pypdf's length limits, ``1 0 R``
@@ -30,6 +31,13 @@ _TOKEN = re.compile(
     _WS + rb"(?:(?P<op>[A-Za-z'\"]" + _BODY + rb")|(?P<num>[0-9+\-.][+,\-.0-9]*)"
     rb"|(?P<name>/" + _BODY + rb")|<(?P<hex>[0-9A-Fa-f]*)>|(?P<comment>%[^\r\n]*[\r\n]?))")
 _SPACE = re.compile(_WS)
+_PLAIN = rb"[^\s()<>\[\]{}/%#\x80-\xff]*"  # a name without # escapes or non-ASCII bytes
+_ENTRY = re.compile(_WS + rb"(/" + _PLAIN + rb")" + _WS
+                    + rb"(?:<(?P<hex>[0-9A-Fa-f]*)>|(?P<name>/" + _PLAIN
+                    + rb")|(?P<num>[0-9+\-.][+,\-.0-9]*))")
+#: a dictionary of names, numbers and hexadecimal strings (Chromium's marked content:
+#: ``<</ActualText <FEFF5341> >>``, ``<</MCID 0 >>``), not followed by ``stream``.
+_DICT = re.compile(rb"<<((?:" + _ENTRY.pattern + rb")*)" + _WS + rb">>(?!" + _WS + rb"stream)")
 #: shorter than where pypdf's chunked reads give up on an operator, a name, a number.
 _MAX_OP, _MAX_NAME, _MAX_NUM = 100, 4000, 19
 
@@ -44,6 +52,9 @@ class _Pypdf:
 
             self.FloatObject, self.NumberObject = FloatObject, NumberObject
             self.create_string_object = create_string_object
+            from pypdf.generic import DictionaryObject
+
+            self.DictionaryObject = DictionaryObject
             self.NameObject = NameObject  # last: what load() checks
 
 
@@ -80,7 +91,7 @@ def _operations(content: Any, data: bytes) -> list[tuple[Any, bytes]]:
     budget = StreamParsingBudget(
         remaining_budget=get_configuration().stream_parsing_work_maximum_count)
     encoding = content.forced_encoding
-    made: dict[int, dict[bytes, Any]] = {_NUM: {}, _NAME: {}, _HEX: {}}
+    made: dict[int, dict[bytes, Any]] = {_NUM: {}, _NAME: {}, _HEX: {}, _DICT_KIND: {}}
     ops: list[tuple[Any, bytes]] = []
     operands: list[Any] = []
     pos, end, stream, match = 0, len(data), None, _TOKEN.match
@@ -90,6 +101,14 @@ def _operations(content: Any, data: bytes) -> list[tuple[Any, bytes]]:
             pos = _SPACE.match(data, pos).end()  # type: ignore[union-attr]
             if pos >= end:
                 break
+            d = _DICT.match(data, pos)
+            entries = _entries(d.group(), made, encoding) if d else None
+            if entries is not None:  # pypdf counts the dictionary and two for each entry
+                budget.remaining_budget -= 1 + 2 * len(entries)
+                operands.append(obj := _pypdf.DictionaryObject())
+                obj.update(dict(entries))  # as pypdf's DictionaryObject.read_from_stream
+                pos = d.end()  # type: ignore[union-attr]
+                continue
             if stream is None:
                 stream = io.BytesIO(data)
             content._check_limits(parsing_budget=budget, token_decrement=1)
@@ -115,6 +134,27 @@ def _operations(content: Any, data: bytes) -> list[tuple[Any, bytes]]:
     if budget.remaining_budget < 0:
         raise _Unusual("too many tokens")  # pypdf's parser raises LimitReachedError
     return ops
+
+
+_DICT_KIND = 0
+
+
+def _entries(raw: bytes, made: dict[int, dict[bytes, Any]], encoding: Any
+             ) -> tuple[tuple[Any, Any], ...] | None:
+    """The (key, value) pairs of a ``_DICT`` match; None (pypdf reads it) when a key
+    repeats or there are more than 64 of them."""
+    if raw not in made[_DICT_KIND]:
+        pairs = []
+        for m in _ENTRY.finditer(raw, 2):
+            kind = {"num": _NUM, "name": _NAME, "hex": _HEX}[m.lastgroup]  # type: ignore[index]
+            key, token = m.group(1), m.group(m.lastgroup)  # type: ignore[arg-type]
+            value = made[kind].get(token)
+            if value is None:
+                value = made[kind][token] = _make(kind, token, encoding)
+            pairs.append((_make(_NAME, key, encoding), value))
+        unique = len({k for k, _ in pairs}) == len(pairs) <= 64
+        made[_DICT_KIND][raw] = tuple(pairs) if unique else None
+    return made[_DICT_KIND][raw]
 
 
 def _make(kind: int, token: bytes, encoding: Any) -> Any:
