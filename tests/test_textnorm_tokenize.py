@@ -134,3 +134,29 @@ def test_person_names_are_what_the_tagger_reads_as_names():
     # the tagger keeps its dictionary's name tags only, not 300,000 words' tags
     tags = tokenize_module._name_tagger().word_tag_tab
     assert tags and all(t.startswith("nr") for t in tags.values()) and len(tags) < 100_000
+
+
+def test_a_run_of_chinese_is_cut_once_and_tokens_do_not_change(monkeypatch):
+    """jieba cuts each distinct run once (a paragraph's sentences are tokenised again for
+    the sentence index); the tokens are those of a fresh cut."""
+    text = "全年签约项目36个，总投资364.2亿元。全年签约项目36个，落地见效。"
+    tokenize_module._words.cache_clear()
+    tokenize_module._unit.cache_clear()
+    fresh = tokenize(text)
+    cuts: list[tuple[str, bool]] = []
+    jb = tokenize_module._tokenizer()
+    real = jb.cut
+
+    def counting(sentence, *args, **kwargs):  # type: ignore[no-untyped-def]
+        cuts.append((sentence, kwargs.get("HMM", True)))
+        return real(sentence, *args, **kwargs)
+
+    monkeypatch.setattr(jb, "cut", counting)
+    tokenize_module._words.cache_clear()
+    tokenize_module._unit.cache_clear()
+    assert tokenize(text) == fresh
+    assert len(cuts) == len(set(cuts))  # 全年签约项目 once, 个 once as a unit and once as words
+    assert ("全年签约项目", True) in cuts and ("个", False) in cuts
+    assert tokenize(text[:text.index("。") + 1]) == tokenize("全年签约项目36个，总投资364.2亿元。")
+    assert tokenize(text) == fresh and len(cuts) == len(set(cuts))  # nothing cut again
+    assert "36个" in fresh and "364.2亿元" in fresh

@@ -4,7 +4,9 @@
     python bench/formats/compare_extractors.py PDF [REPORTS_PER_PDF]
 
 PDF: a Chinese PDF printed by Chromium from the bundled report repeated REPORTS_PER_PDF
-times (make it with make_pdf_html() below and `chromium --headless --print-to-pdf`). For
+times (make it with make_pdf_html() below and `chromium --headless --print-to-pdf`;
+make_varied_pdf_html() gives paragraphs that do not repeat, make_wiki_pdf_html() text
+that does not repeat at all). For
 pypdf and pdfminer.six: seconds, and the share of the report's paragraphs found whole and
 in order in the extracted text (whitespace and the browser's header/footer lines removed,
 radicals folded). HTML: two made-up Chinese news pages (navigation, breadcrumbs, share
@@ -34,16 +36,55 @@ SEED = next((ROOT / "seeds").glob("*.txt")).read_text(encoding="utf-8")
 PARAS = [p.strip() for p in SEED.splitlines() if p.strip()]
 
 
+_HEAD = ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>报告汇编'
+         '</title><style>body{font-family:"Noto Serif CJK SC";font-size:12pt}'
+         'p{text-indent:2em;margin:0 0 .3em}</style></head><body>')
+
+
+def _tagged(p: str) -> str:
+    tag = "h3" if len(p) < 40 and "。" not in p else "p"
+    return f"<{tag}>{html.escape(p)}</{tag}>"
+
+
 def make_pdf_html(copies: int) -> str:
-    out = ['<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>报告汇编'
-           '</title><style>body{font-family:"Noto Serif CJK SC";font-size:12pt}'
-           'p{text-indent:2em;margin:0 0 .3em}</style></head><body>']
+    """The bundled report ``copies`` times (each copy's paragraphs are the same text)."""
+    out = [_HEAD]
     for part in range(copies):
         out.append(f"<h2>第{part + 1}部分</h2>")
-        for p in PARAS:
-            tag = "h3" if len(p) < 40 and "。" not in p else "p"
-            out.append(f"<{tag}>{html.escape(p)}</{tag}>")
+        out.extend(_tagged(p) for p in PARAS)
     return "\n".join(out + ["</body></html>"])
+
+
+def make_wiki_pdf_html(drcd: int = 0) -> str:
+    """The 256 passages of eval/external/cmrc2018_trial.json (Chinese Wikipedia, CC BY-SA
+    4.0; 86 pages as printed), each under its article's title, then the first ``drcd``
+    passages of drcd_dev.json (traditional script, CC BY-SA 3.0): text that does not
+    repeat."""
+    import json
+
+    out = [_HEAD]
+    for name, limit in (("cmrc2018_trial.json", None), ("drcd_dev.json", drcd)):
+        data = json.loads((ROOT / "eval" / "external" / name).read_text("utf-8"))["data"]
+        passages = [(a["title"], p["context"]) for a in data for p in a["paragraphs"]]
+        last = ""
+        for title, context in passages[:limit]:
+            if title != last:
+                out.append(f"<h3>{html.escape(title)}</h3>")
+                last = title
+            out.append(f"<p>{html.escape(context)}</p>")
+    return "\n".join(out + ["</body></html>"])
+
+
+def make_varied_pdf_html(paragraphs: int) -> str:
+    """``paragraphs`` generated paragraphs (qa/bench/corpus.py: the report's sentences with
+    their numbers redrawn and place names changed, 2-4 a paragraph, a heading every 10), so
+    that paragraphs are not repeated, though many clauses are."""
+    from qa.bench.corpus import generate
+
+    corpus = generate(ROOT / "seeds" / "zhangqiu-2020-xiaokang.txt", paragraphs,
+                      per_file=paragraphs)
+    paras = [p for p, _ in next(iter(corpus.files.values()))]
+    return "\n".join([_HEAD] + [_tagged(p) for p in paras] + ["</body></html>"])
 
 
 def _squash(text: str) -> str:

@@ -121,26 +121,31 @@ def _bm25(chunks: list[Chunk], settings: Settings, years: dict[str, str | None],
 def _vectors(chunks: list[Chunk], hashes: list[str], encoder: Encoder,
              cached_vectors: dict[str, np.ndarray] | None, progress: bool
              ) -> tuple[np.ndarray, int]:
-    """Each paragraph's vector, from the previous build's cache (emptied once copied)
-    or embedded; and how many were embedded."""
+    """Each paragraph's vector, from the previous build's cache (emptied once copied), from
+    an earlier paragraph of this build with the same ``content_hash`` or embedded; and how
+    many were embedded."""
     cache = cached_vectors or {}
     vectors = np.zeros((len(chunks), encoder.dim), dtype=np.float32)
-    todo = []
+    first: dict[str, int] = {}  # content hash → the first paragraph to embed that has it
+    copies = []
     hit = None
     for i, h in enumerate(hashes):
         hit = cache.get(h)
         if hit is not None and hit.shape == (encoder.dim,):
             vectors[i] = hit
-        else:
-            todo.append(i)
+        elif first.setdefault(h, i) != i:
+            copies.append(i)
     del cache, hit  # hit: a view that would keep the cache's whole array alive
     if cached_vectors:
         cached_vectors.clear()
+    todo = list(first.values())
     with _bar(None, progress, "embed", total=len(todo)) as bar:
         for a in range(0, len(todo), _EMBED_BATCH):
             block = todo[a:a + _EMBED_BATCH]
             vectors[block] = encoder.encode([dense_text(chunks[i]) for i in block])
             bar.update(len(block))
+    for i in copies:
+        vectors[i] = vectors[first[hashes[i]]]
     return vectors, len(todo)
 
 

@@ -142,12 +142,16 @@ class Encoder:
         if not texts:
             return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
         texts = [fold_radicals(t) for t in texts]  # ⻘⽯县 (a PDF's text layer) reads 青石县
+        # Each distinct text once: a report's repeated clauses, bylines and headings, and a
+        # folder's repeated boilerplate, cost one vector each (the copies get that vector).
+        row = {t: i for i, t in enumerate(dict.fromkeys(texts))}
         with self._lock:
             vectors = self._model.encode(
-                texts, batch_size=batch_size, show_progress_bar=progress,
+                list(row), batch_size=batch_size, show_progress_bar=progress,
                 convert_to_numpy=True, normalize_embeddings=True,
             )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        return vectors if len(row) == len(texts) else vectors[[row[t] for t in texts]]
 
 
 class VectorIndex:

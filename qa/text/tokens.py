@@ -3,6 +3,7 @@ optional character n-grams, over normalised text, minus question words and parti
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -44,12 +45,25 @@ def _tokenizer():
     return _jieba
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _words(piece: str) -> tuple[str, ...]:
+    """jieba's words of a run of Chinese characters, stopwords dropped. Remembered: a run
+    (a clause, mostly) is cut again when its paragraph's sentences are indexed, and
+    reports repeat headings, bylines and phrases."""
+    return tuple(w for w in _tokenizer().cut(piece, HMM=True) if w not in STOPWORDS)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _unit(piece: str) -> str:
+    """The first word of the run after a number (its unit: 亿元 of 544.41亿元…)."""
+    return next(iter(_tokenizer().cut(piece, HMM=False)), "")
+
+
 def tokenize(text: str, char_ngram: int = 1) -> list[str]:
     """Tokens of ``text`` for BM25. Numbers stay whole with their decimals and percent
     sign (``544.41``, ``13.2%``) and are also joined to the unit that follows them
     (``544.41亿元``), so a number with its unit is matchable."""
     norm = normalize(text)
-    jb = _tokenizer()
     tokens: list[str] = []
     pieces = list(_PIECE.finditer(norm))
     for i, m in enumerate(pieces):
@@ -58,7 +72,7 @@ def tokenize(text: str, char_ngram: int = 1) -> list[str]:
             tokens.append(piece)
             nxt = pieces[i + 1] if i + 1 < len(pieces) else None
             if nxt is not None and nxt.start() == m.end() and not _NUMBER.match(nxt.group()):
-                unit = next(iter(jb.cut(nxt.group(), HMM=False)), "")
+                unit = _unit(nxt.group())
                 if unit and len(unit) <= 3:
                     tokens.append(piece + unit)
             continue
@@ -66,7 +80,7 @@ def tokenize(text: str, char_ngram: int = 1) -> list[str]:
             if piece not in STOPWORDS:
                 tokens.append(piece)
             continue
-        words = [w for w in jb.cut(piece, HMM=True) if w not in STOPWORDS]
+        words = _words(piece)
         tokens.extend(words)
         if char_ngram:
             # n-grams within the kept words only: 一共 or 哪些 add nothing as characters either.

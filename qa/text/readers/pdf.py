@@ -19,28 +19,31 @@ from typing import Any
 from qa.errors import SourceError
 from qa.text.readers.base import LIMITS, Converted, Limits, Origin, TextBuilder
 from qa.text.readers.pdflayout import Line, em, join_lines, paragraphs, strip_margins
+from qa.text.readers.pdfstream import parse_content_stream
 
 #: fewer visible characters than this in the whole file: no text layer (a scan).
 MIN_TEXT_CHARS = 20
 
 
-#: one conversion at a time patches pypdf's font loading (``_shared_fonts``).
+#: one conversion at a time patches pypdf (``_shared_fonts``).
 _FONT_PATCH = threading.Lock()
 
 
 @contextlib.contextmanager
 def _shared_fonts() -> Iterator[None]:
-    """Load each font of the file once, not once for every page that lists it.
+    """Load each font of the file once, not once for every page that lists it; and parse
+    content streams with ``pdfstream.parse_content_stream``.
 
     pypdf builds every font in a page's resources for each page (character maps parsed
     again); Chromium's print-to-PDF lists ~150 fonts on every page, which made this half
     the conversion time (98 pages: 19 → 10 CPU s). Fonts are cached by the identity of
-    their dictionary, which pypdf resolves once per file; without the hook (another pypdf)
+    their dictionary, which pypdf resolves once per file; without the hooks (another pypdf)
     nothing changes but the speed."""
     try:
-        from pypdf.generic import _font
+        from pypdf.generic import ContentStream, _font
 
         original = _font.Font.from_font_resource
+        parse = ContentStream._parse_content_stream
     except (ImportError, AttributeError):
         yield
         return
@@ -52,12 +55,17 @@ def _shared_fonts() -> Iterator[None]:
             hit = cache[id(font_dict)] = (font_dict, original(font_dict))
         return hit[1]
 
+    def parse_stream(content: Any, stream: Any) -> None:
+        parse_content_stream(content, stream, parse)
+
     with _FONT_PATCH:
         _font.Font.from_font_resource = cached
+        ContentStream._parse_content_stream = parse_stream
         try:
             yield
         finally:
             _font.Font.from_font_resource = original
+            ContentStream._parse_content_stream = parse
 
 
 def read_pdf(data: bytes, name: str, limits: Limits = LIMITS) -> Converted:
