@@ -59,6 +59,13 @@ def test_numbers_keep_their_unit_and_percent_and_stop_before_words():
     assert "2.6" not in texts and "2." not in texts
 
 
+def test_a_number_keeps_a_unit_of_two_or_more_characters():
+    src = "全年调整村干部198人次，进度超出12个百分点，工期18个月。"
+    numbers = {c.text for c in phrases.candidates(src, 0, len(src)) if c.grain == "number"}
+    assert {"198人次", "12个百分点", "18个月"} <= numbers
+    assert not {"198人", "12个", "18个"} & numbers
+
+
 def test_no_candidate_cuts_a_date_or_a_number_from_its_unit():
     texts = _short_texts(BOUNDARY)
     assert "2017年3" not in texts and "年3月" not in texts and "年118个" not in texts

@@ -438,7 +438,7 @@ _FOREIGN_NAME = re.compile(r"[\u4e00-\u9fff]{1,8}(?:[·‧・•][\u4e00-\u9fff]
 def _tagged_name(text: str, form: str, question_norm: str) -> bool:
     """For a person or a place question naming no role or kind: does ``text`` name someone
     or somewhere the question does not — a word jieba's tagger reads as a person's name
-    (nr) or a foreign name written with ·, or a place it knows (ns: 阿根廷)? Whoever and
+    (nr) or a foreign name written with ·, or a place it knows (ns: 巴西)? Whoever and
     wherever an article is about, without the role and kind words the patterns look for."""
     if form == "person":
         names = [*person_names(text), *_FOREIGN_NAME.findall(text)]

@@ -32,6 +32,7 @@ _CLAUSE = re.compile(r"(?:[^，,：:。！？!?；;\n]|(?<=\d)[,:](?=\d))+[，,�
 #: a number keeps its magnitude and one unit (a latin unit, a common measure word, or one
 #: measure character) and its percent sign; it never runs on into the following words.
 _UNIT = (r"(?:[A-Za-z]{1,4}|平方公里|平方千米|平方米|立方米|公里|千米|公斤|千克|公顷|厘米|毫米|美元"
+         r"|港元|欧元|日元|英镑|人次|个百分点|百分点|个月|小时|分钟|周年|千瓦时|千瓦"
          r"|[个年月日号时分秒元米里斤吨度次名位人家座种项倍岁户所条件台辆架艘只头匹本部篇届期天周亩])?")
 _NUMBER = re.compile(r"(?:约|近|超过|逾)?[\d０-９][\d０-９,，.．]*\s*(?:多|余)?"
                      r"[万亿千百十]*" + _UNIT + r"[%‰％]?")

@@ -109,7 +109,7 @@ def person_names(text: str) -> list[str]:
 
 
 def place_names(text: str) -> list[str]:
-    """The words of ``text`` that jieba's tagger reads as place names (tag ns): 阿根廷,
+    """The words of ``text`` that jieba's tagger reads as place names (tag ns): 巴西,
     济南."""
     return _tagged(text, "ns")
 
