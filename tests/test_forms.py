@@ -479,3 +479,11 @@ def test_a_title_in_book_quotes_is_a_name():
     q = normalize("他的第一部小说叫什么名字？")
     assert forms.question_form(q) == "name"
     assert forms.has_form("他的第一部小说《呐喊》于1923年出版", "name", q) == 1.0
+
+
+def test_a_date_may_be_a_century_or_a_year_before_the_era():
+    q = normalize("这座城是什么时候建立的？")
+    assert forms.has_form("这座城始建于公元前221年", "date", q) == 1.0
+    assert forms.has_form("这座城始建于13世纪", "date", q) == 1.0
+    assert forms.has_form("这座城始建于十三世纪", "date", q) == 1.0
+    assert forms.has_form("这座城建了3年", "date", q) == 0.0  # a duration is no date

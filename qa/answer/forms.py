@@ -91,7 +91,8 @@ _NUMBER = re.compile(
     r"|(?!一[^一二三四五六七八九十两百千万]|[百千万])[一二三四五六七八九十两百千万]+"
     f"[{_CLASSIFIERS}年大]")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
-_DATE = re.compile(r"\d{4}年(?:\d{1,2}月)?|\d{1,2}月\d{0,2}日?|[一二三四五六七八九十]+月|上半年|近年")
+_DATE = re.compile(r"(?:公元前?\d{1,4}|\d{4})年(?:\d{1,2}月)?|\d{1,2}月\d{0,2}日?|"
+                   r"[一二三四五六七八九十]+月|上半年|近年|(?:\d{1,2}|[一二三四五六七八九十]+)世纪")
 #: a time told relative to the report (即将通车, 年底前): it answers 什么时候 but not 哪一天,
 #: and only said of what the question names (see ``_relative_time``).
 _RELATIVE_TIME = re.compile(r"即将|将于|年底|年内|近期|近日|下半年")
