@@ -2,7 +2,7 @@
 qa/models/gate.json (trees, threshold, what it was fitted on).
 
     python -m qa.evaluation.fit_judge_gate [--from-rows ROWS] [--rows OUT] [--public 400]
-                                          [--max-loss 0.02] [--test] [--dry-run]
+                                          [--max-loss 0.03] [--test] [--dry-run]
 
 The rows are the judge's features of every question of the "fit" part of each set
 (THE SPLIT; `qa tune confidence` collects them the same way and ``--rows`` of either tool
@@ -153,20 +153,10 @@ def bundled(args: argparse.Namespace) -> Assistant:
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m qa.evaluation.fit_judge_gate")
-    ap.add_argument("file", nargs="?", default="eval/qa.jsonl")
-    ap.add_argument("--offtopic", default="eval/offtopic.jsonl")
-    ap.add_argument("--public", type=int, default=400,
-                    help="public questions per set and part (0: all; default 400)")
-    ap.add_argument("--work", default=".tune", help="where the public passages are indexed")
-    ap.add_argument("--source", default="seeds")
-    ap.add_argument("--index", default="index")
-    ap.add_argument("--max-loss", type=float, default=0.02,
+    tune.add_set_arguments(ap)
+    ap.add_argument("--max-loss", type=float, default=0.03,
                     help="share of any answerable set's answered questions the gate may "
-                         "abstain on (default 0.02)")
-    ap.add_argument("--rows", help="also write the fit part's features (JSON lines) here")
-    ap.add_argument("--from-rows", help="fit on rows a run with --rows wrote")
-    ap.add_argument("--test", action="store_true", help="also print the test parts' rates")
-    ap.add_argument("--dry-run", action="store_true", help="print, do not write the model")
+                         "abstain on (default 0.03)")
     args = ap.parse_args(argv)
     args.no_open = False
     return args
@@ -227,12 +217,9 @@ def write_gate(args: argparse.Namespace, judged: list[dict[str, Any]], model: tr
 
 
 def fitted_on(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["group"]] = counts.get(r["group"], 0) + 1
     return (f"the Chinese questions of the 'fit' part (sha1 % 10 < 6) of: {args.file} (all), "
             f"{args.offtopic}, the public sets asked of {args.source} (ood) and of their "
-            f"passages (open); {counts}; threshold: the highest keeping "
+            f"passages (open); {tune.group_counts(rows)}; threshold: the highest keeping "
             f"{1 - args.max_loss:.0%} of every answerable set's answered questions, on "
             f"out-of-fold scores ({FOLDS} folds by question)")
 

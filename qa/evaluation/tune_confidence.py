@@ -258,16 +258,35 @@ def write_rows(path: str, rows: list[dict[str, Any]]) -> None:
                                         for r in rows))
 
 
-def parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="qa tune confidence")
+def add_set_arguments(ap: argparse.ArgumentParser) -> None:
+    """The sets a judge's tool asks (``collect``) and its rows files, shared by
+    `qa tune confidence` and qa/evaluation/fit_judge_gate.py."""
     ap.add_argument("file", nargs="?", default="eval/qa.jsonl")
     ap.add_argument("--offtopic", default="eval/offtopic.jsonl")
     ap.add_argument("--public", type=int, default=400,
                     help="public questions per set and part (0: all; default 400)")
-    ap.add_argument("--no-open", action="store_true", help="without the open-mode questions")
     ap.add_argument("--work", default=".tune", help="where the public passages are indexed")
     ap.add_argument("--source", default="seeds")
     ap.add_argument("--index", default="index")
+    ap.add_argument("--test", action="store_true", help="also print the test parts' rates")
+    ap.add_argument("--rows", help="also write every question's features (JSON lines) here")
+    ap.add_argument("--from-rows", help="fit on the features a run with --rows wrote instead "
+                                        "of asking every question again")
+    ap.add_argument("--dry-run", action="store_true", help="print, do not write the model")
+
+
+def group_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """How many rows of each set, in the order first seen (for ``fitted_on``)."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["group"]] = counts.get(r["group"], 0) + 1
+    return counts
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="qa tune confidence")
+    add_set_arguments(ap)
+    ap.add_argument("--no-open", action="store_true", help="without the open-mode questions")
     ap.add_argument("--max-false-abstention", type=float, default=0.01,
                     help="share of the own answerable questions that may be abstained on")
     ap.add_argument("--max-open-abstention", type=float, default=0.25,
@@ -280,11 +299,6 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--max-hard", type=float, default=0.01,
                     help="share of any answerable set the refusal limits may refuse together")
     ap.add_argument("--l2", type=float, default=0.002, help="L2 penalty of the fit")
-    ap.add_argument("--test", action="store_true", help="also print the test parts' rates")
-    ap.add_argument("--rows", help="also write every question's features (JSON lines) here")
-    ap.add_argument("--from-rows", help="fit on the features a run with --rows wrote instead "
-                                        "of asking every question again")
-    ap.add_argument("--dry-run", action="store_true", help="print, do not write the model")
     return ap.parse_args(argv)
 
 
@@ -334,12 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def fitted_on(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["group"]] = counts.get(r["group"], 0) + 1
     return (f"the 'fit' part (sha1 % 10 < 6) of: {args.file} (all), {args.offtopic}, "
             f"{' and '.join(sets.PUBLIC.values())} asked of {args.source} (ood) and of their "
-            f"passages (open); {counts}; threshold: most abstentions with at most "
+            f"passages (open); {group_counts(rows)}; threshold: most abstentions with at most "
             f"{args.max_false_abstention:.0%} own and {args.max_open_abstention:.0%} open "
             f"false abstention and at least {args.min_own_abstention:.0%} own abstention "
             f"(mean over the unanswerable sets); weights "
