@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import qa.text.tokens as tokenize_module
 from qa.text.normalize import has_cjk, is_cjk, normalize
-from qa.text.tokens import STOPWORDS, person_names, raw_words, tokenize
+from qa.text.tokens import STOPWORDS, person_names, place_names, raw_words, tokenize
 
 # ---------------------------------------------------------------- normalisation
 
@@ -131,9 +131,12 @@ def test_person_names_are_what_the_tagger_reads_as_names():
     assert person_names("通讯员 孟凡庚 郭广猛") == ["孟凡庚", "郭广猛"]
     assert person_names("找记者 上壹点") == []
     assert person_names("党组织书记") == []
-    # the tagger keeps its dictionary's name tags only, not 300,000 words' tags
+    # the tagger keeps its dictionary's tags of people and places only, not 300,000 words'
     tags = tokenize_module._name_tagger().word_tag_tab
-    assert tags and all(t.startswith("nr") for t in tags.values()) and len(tags) < 100_000
+    assert tags and all(t.startswith(("nr", "ns")) for t in tags.values())
+    assert len(tags) < 100_000
+    assert "济南" in place_names("他出生于济南") and place_names("他出生于济南")[0] == "济南"
+    assert person_names("他出生于济南") == []
 
 
 def test_a_run_of_chinese_is_cut_once_and_tokens_do_not_change(monkeypatch):

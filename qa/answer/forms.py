@@ -436,13 +436,22 @@ def _names_someone(found: str) -> bool:
 _FOREIGN_NAME = re.compile(r"[\u4e00-\u9fff]{1,8}(?:[·‧・•][\u4e00-\u9fff]{1,8})+")
 
 
+#: last characters of institutions and places that jieba's dictionary tags as names
+_NOT_PERSON_ENDS = tuple("园校院所局区县市省镇村乡街路山河湖站馆厂司团")
+
+
 def _tagged_name(text: str, form: str, question_norm: str) -> bool:
     """For a person or a place question naming no role or kind: does ``text`` name someone
     or somewhere the question does not — a word jieba's tagger reads as a person's name
     (nr) or a foreign name written with ·, or a place it knows (ns: 巴西)? Whoever and
     wherever an article is about, without the role and kind words the patterns look for."""
     if form == "person":
-        names = [*person_names(text), *_FOREIGN_NAME.findall(text)]
+        if not has_cjk(question_norm):
+            # the foreign-language judge has no words to weigh against a wrong name, and
+            # jieba's dictionary tags common words as names too (幼儿园, 章丘: nr)
+            return False
+        names = [n for n in person_names(text) if not n.endswith(_NOT_PERSON_ENDS)]
+        names += _FOREIGN_NAME.findall(text)
     elif form == "place":
         names = place_names(text)
     else:
