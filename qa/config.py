@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from qa.errors import UsageError
@@ -133,9 +133,11 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         """Every field (a Milvus URI without its user name or password: eval reports print
-        this)."""
-        out = asdict(self)
+        this); of the grounding gate its threshold and provenance, not its trees."""
+        out = asdict(replace(self, confidence_gate={}))
         out["milvus_uri"] = re.sub(r"//[^/@]*@", "//", self.milvus_uri)
+        out["confidence_gate"] = {k: v for k, v in self.confidence_gate.items()
+                                  if k in ("threshold", "fitted_on", "fitted_at")}
         return out
 
     @classmethod

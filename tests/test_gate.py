@@ -130,3 +130,13 @@ def test_the_fit_tool_tells_an_unreadable_rows_file_in_one_line(tmp_path, capsys
     assert fit_gate.main(["--from-rows", str(bad), "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: cannot read the rows of") and err.count("\n") == 1
+
+
+def test_settings_print_the_gates_threshold_not_its_trees() -> None:
+    from qa.config import Settings
+
+    settings = Settings()
+    out = settings.to_dict()
+    assert out["confidence_gate"]["threshold"] == settings.confidence_gate["threshold"]
+    assert "trees" not in out["confidence_gate"] and len(json.dumps(out)) < 20_000
+    assert "trees" in settings.confidence_gate  # the settings themselves keep it
