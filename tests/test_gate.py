@@ -140,3 +140,11 @@ def test_settings_print_the_gates_threshold_not_its_trees() -> None:
     assert out["confidence_gate"]["threshold"] == settings.confidence_gate["threshold"]
     assert "trees" not in out["confidence_gate"] and len(json.dumps(out)) < 20_000
     assert "trees" in settings.confidence_gate  # the settings themselves keep it
+
+
+def test_the_fit_tool_tells_rows_of_another_shape_in_one_line(tmp_path, capsys) -> None:
+    odd = tmp_path / "rows.jsonl"
+    odd.write_text('{"question": "多少？"}\n', encoding="utf-8")
+    assert fit_gate.main(["--from-rows", str(odd), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "row 1 is not a row" in err and err.count("\n") == 1

@@ -2,13 +2,13 @@
 
 The judge's logistic model (qa/answer/judge.py) weighs how well the chosen span answers;
 asked of a report on another subject, a question can still meet a span of the right form
-(a number for 多少) and pass it. The gate is a tree ensemble over the judge's features —
+(a number for 多少) and pass it. The gate is a tree ensemble over the judge's features,
 above all the grounding ones (qa/answer/grounding.py: the share of the question's key
-terms found in the cited text and the share no report holds, the weightiest missing term
-of each kind) and the encoder's similarities — fitted by qa/evaluation/fit_judge_gate.py on answerable questions
-(the own eval, public questions asked of their passages) against questions no report
-answers (public questions asked of the bundled report, the off-topic set). Its trees and
-threshold live in qa/models/gate.json, evaluated with numpy
+terms found in the cited text, the share no report holds, the weightiest missing term of
+each kind) and the encoder's similarities. qa/evaluation/fit_judge_gate.py fits it on
+answerable questions (the own eval, public questions asked of their passages) against
+questions no report answers (public questions asked of the bundled report, the off-topic
+set); its trees and threshold live in qa/models/gate.json, evaluated with numpy
 (qa/answer/trees.py).
 
 The gate only lowers confidence: below its threshold the confidence is scaled under the
@@ -62,4 +62,3 @@ class Gate:
         if score >= self.threshold:
             return confidence
         return min(confidence, threshold * score / self.threshold)
-

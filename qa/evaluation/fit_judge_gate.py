@@ -92,24 +92,20 @@ def choose_threshold(rows: list[dict[str, Any]], scores: np.ndarray, answered: n
                      max_loss: float) -> float:
     """The highest gate threshold keeping at least ``1 - max_loss`` of every answerable
     set's ``answered`` rows (a midpoint between two scores)."""
+    groups = sorted({r["group"] for r in rows if r["label"]})
+    kept = [scores[np.asarray([r["group"] == g for r in rows]) & answered] for g in groups]
+    kept = [k for k in kept if len(k)]
     cuts = sorted({0.0, *scores.tolist()})
     best = 0.0
-    groups = sorted({r["group"] for r in rows if r["label"]})
     for a, b in zip(cuts, cuts[1:]):
         t = (a + b) / 2
-        ok = True
-        for g in groups:
-            mine = np.asarray([r["group"] == g for r in rows]) & answered
-            if mine.sum() and (scores[mine] >= t).mean() < 1 - max_loss:
-                ok = False
-                break
-        if not ok:
+        if any((k >= t).mean() < 1 - max_loss for k in kept):
             break
         best = t
     return best
 
 
-def answered_without_gate(rows: list[dict[str, Any]], settings: Any) -> np.ndarray:
+def answered_without_gate(rows: list[dict[str, Any]], settings: Settings) -> np.ndarray:
     """Which rows the judge answers with the shipped logistic model, limits and threshold."""
     conf = tune.confidences(rows, settings.confidence_weights, settings.missing_limits)
     return np.asarray(conf) >= settings.threshold

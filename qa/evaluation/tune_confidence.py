@@ -247,10 +247,16 @@ def read_rows(path: str) -> list[dict[str, Any]]:
     """The feature rows a run with ``--rows`` wrote; UsageError naming the file when they
     cannot be read."""
     try:
-        return [json.loads(line) for line in Path(path).read_text("utf-8").splitlines()
+        rows = [json.loads(line) for line in Path(path).read_text("utf-8").splitlines()
                 if line.strip()]
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read the rows of {path}: {exc}") from None
+    for n, row in enumerate(rows, 1):
+        if not (isinstance(row, dict) and isinstance(row.get("features"), dict)
+                and {"label", "group", "question"} <= row.keys()):
+            raise UsageError(f"cannot read the rows of {path}: row {n} is not a row of "
+                             "features, label, group and question (written by --rows)")
+    return rows
 
 
 def write_rows(path: str, rows: list[dict[str, Any]]) -> None:
