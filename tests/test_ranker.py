@@ -241,3 +241,24 @@ def test_gates_by_kind_keep_the_clause_where_the_short_span_loses_the_own_answer
     assert gates["who"] <= 0.8
     assert gates["list"] > 0.9  # above every list span's expected F1: the clause stays
     assert GATES[-1] > 1.0
+
+
+def test_answer_score_weighs_containment_and_f1_alike():
+    from qa.evaluation.fit_ranker import answer_score
+
+    assert answer_score("王明山", ["王明山"]) == 1.0
+    assert answer_score("县长王明山", ["王明山"]) == pytest.approx((0.75 + 1.0) / 2)
+    assert answer_score("王明", ["王明山"]) == pytest.approx(char_f1("王明", ["王明山"]) / 2)
+    assert answer_score("李华", ["王明山"]) == 0.0
+
+
+def test_gates_by_kind_count_containment_not_only_f1():
+    from qa.evaluation.fit_gate import choose_gates_by_kind
+
+    # The short span has the better mean F1 on these (0.94 against 0.85 for the clause),
+    # but it cuts the answer half the time; the clause always contains it. By F1 alone the
+    # short span would win; F1 and containment together keep the clause.
+    public = [("甲乙丙丁", "甲乙丙丁戊己", 0.5, ["甲乙丙丁"], "what")] * 5 + \
+             [("甲乙丙丁", "甲乙丙丁戊己", 0.5, ["甲乙丙丁戊"], "what")] * 5
+    gates = choose_gates_by_kind(public, [], own_contain=0.0)
+    assert gates["what"] > 0.5

@@ -3,10 +3,10 @@ linear chooser found instead of the ranker's shorter span (qa/answer/extract.py,
 "gated"), and write it into qa/models/ranker.json (``weights.gate``, with its provenance).
 
 The gate is chosen through the whole assistant (retrieval, the linear chooser, the ranker):
-the highest mean char-F1 on the "fit" part of the public sets (closed mode: each question
-asked of its own passage) while the span still contains a gold answer for at least
-``--own-contain`` of the answerable rows of eval/qa.jsonl, whose answers are often clauses
-and lists.
+the highest mean of char-F1 and containment (``fit_ranker.answer_score``) on the "fit"
+part of the public sets (closed mode: each question asked of its own passage) while the
+span still contains a gold answer for at least ``--own-contain`` of the answerable rows
+of eval/qa.jsonl, whose answers are often clauses and lists.
 
     python -m qa.evaluation.fit_gate [--sample N] [--own-contain 0.95]
 """
@@ -25,8 +25,7 @@ import numpy as np
 from qa.answer.asktype import analyse_question
 from qa.assistant import load_assistant
 from qa.config import Settings
-from qa.evaluation.fit_ranker import DATA, PUBLIC, ROOT, part_of
-from qa.evaluation.squad import cmrc_f1 as char_f1
+from qa.evaluation.fit_ranker import DATA, PUBLIC, ROOT, answer_score, part_of
 from qa.evaluation.squad import contains
 
 MODEL = ROOT / "qa" / "models" / "ranker.json"
@@ -78,16 +77,18 @@ def _gains(rows: list, gate: float, score) -> float:
 
 
 def choose_gates_by_kind(public: list, own: list, own_contain: float) -> dict[str, float]:
-    """A gate per asked kind: the most public F1 (summed) while the own contain, over all
-    kinds together, stays at least ``own_contain``. Searched by a Lagrange weight on the own
-    contain: for each weight every kind takes its best gate alone; the best feasible wins."""
+    """A gate per asked kind: the most public answer score (summed) while the own
+    contain, over all kinds together, stays at least ``own_contain``. Searched by a
+    Lagrange weight on the own contain (200 weights from 0.01 to 1000: a coarser ladder
+    steps over feasible mixes): for each weight every kind takes its best gate alone; the
+    best feasible wins."""
     kinds = sorted({r[4] for r in public} | {r[4] for r in own})
-    table = {k: {g: (_gains([r for r in public if r[4] == k], g, char_f1),
+    table = {k: {g: (_gains([r for r in public if r[4] == k], g, answer_score),
                      _gains([r for r in own if r[4] == k], g, contains)) for g in GATES}
              for k in kinds}
     need = own_contain * len(own)
     best: tuple[float, dict[str, float]] = (-1.0, {k: GATES[-1] for k in kinds})
-    for lam in (0.0, 0.1, 0.3, 1, 3, 10, 30, 100, 1000):
+    for lam in (0.0, *np.geomspace(0.01, 1000, 200)):
         gates = {k: max(GATES, key=lambda g, k=k: table[k][g][0] + lam * table[k][g][1])
                  for k in kinds}
         f1 = sum(table[k][g][0] for k, g in gates.items())
@@ -98,11 +99,12 @@ def choose_gates_by_kind(public: list, own: list, own_contain: float) -> dict[st
 
 
 def choose_gate(public: list, own: list, own_contain: float) -> tuple[float, dict]:
-    """The gate with the best public F1 among those keeping the own contain; when none
+    """The gate with the best public answer score among those keeping the own contain; when none
     keeps it, the gate with the best own contain (the highest such)."""
     table = {}
     for gate in np.round(np.arange(0.0, 1.001, 0.025), 3):
-        f1 = float(np.mean([char_f1(r[0] if r[2] >= gate else r[1], r[3]) for r in public]))
+        f1 = float(np.mean([answer_score(r[0] if r[2] >= gate else r[1], r[3])
+                            for r in public]))
         hold = float(np.mean([contains(r[0] if r[2] >= gate else r[1], r[3]) for r in own]))
         table[str(gate)] = [round(f1, 4), round(hold, 4)]
     keeping = [(f1, float(g)) for g, (f1, hold) in table.items() if hold >= own_contain]
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         "fitted_on": {"public": [f"{f}:fit part, closed mode, {len(public)} questions sampled"
                                  for f in PUBLIC.values()],
                       "own": f"{args.own.name}: {len(own)} answerable rows",
-                      "rule": f"best public char-F1 with own contain >= {args.own_contain}"},
+                      "rule": f"best public mean of char-F1 and contain with own contain >= {args.own_contain}"},
         "table_f1_public_contain_own": table}
     args.out.write_text(json.dumps(model, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps({"gate": gate, "at_gate": table[str(gate)], "by_kind": by_kind}),
