@@ -195,6 +195,18 @@ class Extraction:
                 "candidates": len(self.candidates), "embed_ms": round(self.embed_ms, 3)}
 
 
+def _titles(chunk: Chunk, span: Span, region: Candidate) -> bool:
+    """``span`` lies in the paragraph's title sentence (项目做大做强。) and the chooser's
+    region does not: the chooser, which knows when a title can answer (span_features),
+    decides; the ranker never saw titles apart from other sentences."""
+    title = title_sentence(chunk)
+
+    def inside(s: Span) -> bool:
+        return title is not None and title.start <= s.start and s.end <= title.end
+
+    return inside(span) and not inside(region.span)
+
+
 class Extractor:
     """Chooses the answer span in the top paragraphs of a retrieval. Thread-safe."""
 
@@ -235,7 +247,7 @@ class Extractor:
         span = refined.span
         apart = span.end <= region.span.start or span.start >= region.span.end
         unsure = refined.expected_f1 < fitted_ranker().gate_for(refined.kind)
-        if self.settings.span_ranker == "gated" and unsure:
+        if self.settings.span_ranker == "gated" and (unsure or _titles(chunk, span, region)):
             return replace(region, expected_f1=refined.expected_f1)
         if self.settings.span_ranker == "overlap" and apart:
             return region
