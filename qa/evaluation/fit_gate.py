@@ -91,23 +91,23 @@ def choose_gates_by_kind(public: list, own: list, own_contain: float) -> dict[st
     for lam in (0.0, *np.geomspace(0.01, 1000, 200)):
         gates = {k: max(GATES, key=lambda g, k=k: table[k][g][0] + lam * table[k][g][1])
                  for k in kinds}
-        f1 = sum(table[k][g][0] for k, g in gates.items())
+        score = sum(table[k][g][0] for k, g in gates.items())
         hold = sum(table[k][g][1] for k, g in gates.items())
-        if hold >= need and f1 > best[0]:
-            best = (f1, gates)
+        if hold >= need and score > best[0]:
+            best = (score, gates)
     return best[1]
 
 
 def choose_gate(public: list, own: list, own_contain: float) -> tuple[float, dict]:
-    """The gate with the best public answer score among those keeping the own contain; when none
-    keeps it, the gate with the best own contain (the highest such)."""
+    """The gate with the best public answer score among those keeping the own contain;
+    when none keeps it, the gate with the best own contain (the highest such)."""
     table = {}
     for gate in np.round(np.arange(0.0, 1.001, 0.025), 3):
-        f1 = float(np.mean([answer_score(r[0] if r[2] >= gate else r[1], r[3])
-                            for r in public]))
+        score = float(np.mean([answer_score(r[0] if r[2] >= gate else r[1], r[3])
+                               for r in public]))
         hold = float(np.mean([contains(r[0] if r[2] >= gate else r[1], r[3]) for r in own]))
-        table[str(gate)] = [round(f1, 4), round(hold, 4)]
-    keeping = [(f1, float(g)) for g, (f1, hold) in table.items() if hold >= own_contain]
+        table[str(gate)] = [round(score, 4), round(hold, 4)]
+    keeping = [(score, float(g)) for g, (score, hold) in table.items() if hold >= own_contain]
     if keeping:
         return max(keeping)[1], table
     top = max(hold for _, hold in table.values())
@@ -149,8 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         "fitted_on": {"public": [f"{f}:fit part, closed mode, {len(public)} questions sampled"
                                  for f in PUBLIC.values()],
                       "own": f"{args.own.name}: {len(own)} answerable rows",
-                      "rule": f"best public mean of char-F1 and contain with own contain >= {args.own_contain}"},
-        "table_f1_public_contain_own": table}
+                      "rule": ("best public mean of char-F1 and contain with own contain"
+                               f" >= {args.own_contain}")},
+        "table_score_public_contain_own": table}
     args.out.write_text(json.dumps(model, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps({"gate": gate, "at_gate": table[str(gate)], "by_kind": by_kind}),
           file=sys.stderr)
