@@ -22,7 +22,6 @@ import pytest
 from qa.assistant import Assistant
 from qa.bench.corpus import generate
 from qa.cli import main
-from qa.index import build as build_module
 from qa.index import milvus
 from qa.index.build import build_index
 from qa.index.store import load_index, read_manifest, save_index
@@ -128,12 +127,8 @@ def generated_pair(assistant, tmp_path_factory) -> tuple[Assistant, Assistant]:
     corpus.write(source)
     pool = encoder.encode(corpus.pool)
     cache = corpus.composed_vectors(pool, encoder.model_id)
-    mp = pytest.MonkeyPatch()
-    mp.setattr(build_module, "SPAN_INDEX_MAX", 0)
-    try:
-        index = build_index(source, settings, encoder, dict(cache), log=lambda m: None)
-    finally:
-        mp.undo()
+    index = build_index(source, settings, encoder, dict(cache), log=lambda m: None,
+                        span_index=False)
     assert index.spans is None and index.timings["embedded"] == 0
     out = []
     for s in (settings, _milvus(settings)):

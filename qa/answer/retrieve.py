@@ -19,13 +19,16 @@ import numpy as np
 from qa.answer.fuse import fuse, minmax
 from qa.answer.question import Question
 from qa.config import Settings
-from qa.index.backend import Candidates, Scope
+from qa.index.backend import Candidates, Scope, top_with_ties
 from qa.index.build import Index
 from qa.index.vectors import Encoder
 from qa.text.documents import without_years
 from qa.text.normalize import normalize
 
 MODES = ("hybrid", "bm25", "dense")
+#: a compact span index is asked for this many spans for each paragraph wanted: a
+#: paragraph has ~18 spans, and a question's nearest spans often share their paragraph.
+SPAN_DEPTH = 4
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,10 @@ class Retriever:
         if not self.index.chunks:
             return Retrieval(mode, (), qvec, 0, encode_ms)
         scope = None if reports is None else self._scope(reports)
-        found = self.index.searcher().search(list(question.tokens), qvec, self._k(), scope,
-                                             dense=self.index.spans is None)
+        k = self._k()
+        found = self.index.searcher().search(list(question.tokens), qvec, k, scope,
+                                             dense=self.index.spans is None,
+                                             extra=self._span_candidates(qvec, k))
         hits = self._rank(question, found, qvec, mode)
         if scope is not None:
             # Scored as without ``reports`` (the same candidates, normalised together, plus
@@ -103,6 +108,16 @@ class Retriever:
         # report's own year, which BM25 and the evidence checks read into every paragraph.
         text = normalize(without_years(question.matchable, self.years))
         return self.encoder.encode([text])[0]
+
+    def _span_candidates(self, qvec: np.ndarray, k: int | None) -> np.ndarray | None:
+        """With a compact span index (qa/index/spans.py), the top ``k`` paragraphs by best
+        span: those of the ``SPAN_DEPTH``·k spans its ANN index finds nearest, each scored
+        exactly. (The exact form scores every paragraph: nothing to add.)"""
+        spans = self.index.spans
+        if spans is None or spans.compact is None or k is None:
+            return None
+        rows, best = spans.nearest(qvec, SPAN_DEPTH * k)
+        return top_with_ties(rows, best, k)
 
     def _k(self) -> int | None:
         """Each retriever's top k to score, or None for every paragraph of a small corpus."""
@@ -149,8 +164,8 @@ class Retriever:
             w = s.sentence_weight
             best = spans.sentences.best(list(question.tokens))[cands]
             lexical = (1 - w) * minmax(bm25) + w * minmax(best)
-        if spans is not None:  # every paragraph, by its best span
-            dense = spans.best_similarity(qvec)[cands]
+        if spans is not None:  # each candidate by its best span
+            dense = spans.best_of(qvec, cands)
         else:
             assert found.dense is not None
             dense = found.dense

@@ -1,17 +1,20 @@
 """The span index: every candidate span of every paragraph embedded, and BM25 over every
-sentence, built with the index and saved with it.
+sentence, built with the index and saved with it, for a corpus of any size.
 
 A question matches one clause or sentence of a paragraph better than the paragraph as a
 whole: with it a paragraph's dense score is its best span's similarity, and 70% of its
 lexical score its best sentence's (eval/README.md: hybrid hit@1 0.903 → 0.942). It costs
-a dozen or more vectors a paragraph, so it is built for corpora of up to
-``SPAN_INDEX_MAX`` paragraphs; a larger corpus is searched by paragraph, and the spans of
-the paragraphs a question retrieves are embedded when it is asked.
+about 18 vectors a paragraph. Up to ``SPAN_EXACT_MAX`` paragraphs they are float32 in
+memory and every paragraph is scored by them at each question, exactly; above, they are
+stored compactly (qa/index/spancodes.py: 8-bit codes read per paragraph from the file, and
+an IVF-PQ index in memory that finds the spans nearest a question), and only a question's
+candidate paragraphs are scored, exactly, from their codes. Nothing but the question is
+embedded when it is asked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,66 +22,164 @@ import numpy as np
 
 from qa.config import Settings
 from qa.index.bm25 import SentenceBM25, build_sentence_bm25
+from qa.index.spancodes import CodeFile, Scale, SpanANN, train_sample_size
 from qa.index.vectors import Encoder
 from qa.schema import Chunk, Span
 from qa.text.documents import sentences, with_year
 from qa.text.spans import candidate_spans
 from qa.text.tokens import tokenize
 
-#: the largest corpus (in paragraphs) that gets a span index. The generated 5k bench corpus
-#: (`python -m qa bench --sizes 5000`): index 209 MB on disk, built in 75 s (most of it
-#: embedding spans), answering RSS 890 MB, ask p50 18 ms as every span is scored (the 10k
-#: corpus, without one: 37 ms, embedding its top paragraphs' spans per question).
-SPAN_INDEX_MAX = 5000
+#: the largest corpus (in paragraphs) whose span vectors are float32 in memory and all
+#: scored at each question (the 5k bench corpus: ask p50 18 ms, 209 MB on disk); a larger
+#: one gets the compact form.
+SPAN_EXACT_MAX = 5000
+#: paragraphs whose spans are embedded (or taken from the cache) at a time by a compact
+#: build, so that only their float32 vectors are alive at once.
+_BLOCK = 2048
+#: the spans a paragraph has, about (the generated corpora: 17.6), to size the sample.
+_SPANS_PER_PARAGRAPH = 16
+
+
+@dataclass
+class CompactSpans:
+    """The compact form: 8-bit codes in paragraph order, and the ANN index over the spans
+    (None when loaded only to lend a rebuild its vectors)."""
+
+    scale: Scale
+    codes: CodeFile
+    ann: SpanANN | None
 
 
 @dataclass
 class SpanIndex:
-    """Rows ``starts[i]`` up to ``starts[i + 1]`` of ``vectors`` are paragraph ``i``'s
-    candidate spans, in the order ``extract.candidate_spans`` gives them."""
+    """Rows ``starts[i]`` up to ``starts[i + 1]`` of the span vectors are paragraph ``i``'s
+    candidate spans, in the order ``candidate_spans`` gives them: ``vectors`` (float32 unit
+    vectors) for a corpus of up to SPAN_EXACT_MAX paragraphs, else ``compact``."""
 
-    vectors: np.ndarray  # (spans, dim) float32 unit vectors
+    vectors: np.ndarray | None  # (spans, dim) float32 unit vectors, or None when compact
     starts: np.ndarray  # (paragraphs,) int64
     sentences: SentenceBM25
+    compact: CompactSpans | None = None
+
+    @property
+    def form(self) -> str:
+        return "exact" if self.compact is None else "compact"
+
+    @property
+    def n_spans(self) -> int:
+        return len(self.vectors) if self.compact is None else len(self.compact.codes)
+
+    def _end(self, row: int) -> int:
+        return int(self.starts[row + 1]) if row + 1 < len(self.starts) else self.n_spans
 
     def of(self, row: int) -> np.ndarray:
-        """The span vectors of paragraph ``row``."""
-        end = self.starts[row + 1] if row + 1 < len(self.starts) else len(self.vectors)
-        return self.vectors[self.starts[row]:end]
+        """The span vectors of paragraph ``row`` (decoded from its codes when compact)."""
+        if self.compact is None:
+            return self.vectors[self.starts[row]:self._end(row)]
+        return self.compact.scale.decode(self.compact.codes.read(int(self.starts[row]),
+                                                                 self._end(row)))
 
     def best_similarity(self, qvec: np.ndarray) -> np.ndarray:
-        """Each paragraph's best span similarity to the question vector."""
+        """Each paragraph's best span similarity to the question vector (exact form)."""
         # einsum, not BLAS: a threaded gemv waits on its second thread (1000 rows: 0.15 ms
         # this way, 8 ms through OpenBLAS on a busy 2-core machine).
         return np.maximum.reduceat(np.einsum("ij,j->i", self.vectors, qvec), self.starts)
 
-    FILES = ("spans.npy", "span_starts.npy") + SentenceBM25.FILES
+    def best_of(self, qvec: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The best span similarity of each paragraph of ``rows``, exactly (from the codes
+        of just those paragraphs when compact)."""
+        if self.compact is None:
+            return self.best_similarity(qvec)[rows]
+        if not len(rows):
+            return np.zeros(0, dtype=np.float32)
+        codes = self.compact.codes
+        parts = [codes.read(int(self.starts[r]), self._end(int(r))) for r in rows]
+        first = np.cumsum([0] + [len(p) for p in parts[:-1]])
+        sims = np.einsum("ij,j->i", self.compact.scale.decode(np.concatenate(parts)), qvec)
+        return np.maximum.reduceat(sims, first)
+
+    def nearest(self, qvec: np.ndarray, spans: int) -> tuple[np.ndarray, np.ndarray]:
+        """The paragraphs of about the ``spans`` spans nearest ``qvec`` (the compact form's
+        ANN index), each with its exact best span similarity."""
+        assert self.compact is not None and self.compact.ann is not None
+        ids = self.compact.ann.search(qvec, spans)
+        rows = np.unique(np.searchsorted(self.starts, ids, side="right") - 1)
+        return rows, self.best_of(qvec, rows)
+
+    EXACT_FILES = ("spans.npy", "span_starts.npy") + SentenceBM25.FILES
+    COMPACT_FILES = (("span_codes.npy", "span_scale.npy", "span_ann.faiss", "span_starts.npy")
+                     + SentenceBM25.FILES)
+    FILES = EXACT_FILES
+
+    @classmethod
+    def files(cls, form: str) -> tuple[str, ...]:
+        """The files ``save`` writes for an index of this ``form``."""
+        return cls.COMPACT_FILES if form == "compact" else cls.EXACT_FILES
 
     def save(self, folder: Path) -> None:
-        np.save(folder / "spans.npy", self.vectors)
+        if self.compact is None:
+            np.save(folder / "spans.npy", self.vectors)
+        else:
+            self.compact.codes.save(folder / "span_codes.npy")
+            self.compact.scale.save(folder / "span_scale.npy")
+            assert self.compact.ann is not None
+            self.compact.ann.save(folder / "span_ann.faiss")
         np.save(folder / "span_starts.npy", self.starts)
         self.sentences.save(folder)
 
     @classmethod
-    def load(cls, folder: Path, n_paragraphs: int) -> SpanIndex:
+    def load(cls, folder: Path, n_paragraphs: int, form: str = "exact") -> SpanIndex:
         """What ``save`` wrote, checked to fit a corpus of ``n_paragraphs``."""
-        spans = cls(np.load(folder / "spans.npy", allow_pickle=False),
-                    np.load(folder / "span_starts.npy", allow_pickle=False),
-                    SentenceBM25.load(folder, n_paragraphs))
+        starts = np.load(folder / "span_starts.npy", allow_pickle=False)
+        sentences = SentenceBM25.load(folder, n_paragraphs)
+        if form == "compact":
+            compact = load_compact(folder, SpanANN.load(folder / "span_ann.faiss", n_paragraphs))
+            spans = cls(None, starts, sentences, compact)
+        else:
+            spans = cls(np.load(folder / "spans.npy", allow_pickle=False), starts, sentences)
         spans.check(n_paragraphs)
         return spans
 
     def check(self, n_paragraphs: int) -> None:
         """ValueError unless the arrays fit each other and a corpus of ``n_paragraphs``."""
         s = self.starts
-        if (len(s) != n_paragraphs or self.vectors.ndim != 2
+        ann = self.compact.ann if self.compact is not None else None
+        if (len(s) != n_paragraphs
+                or (self.compact is None and (self.vectors is None or self.vectors.ndim != 2))
+                or (ann is not None and ann.index.ntotal != self.n_spans)
                 or (n_paragraphs and (s[0] != 0 or np.any(np.diff(s) <= 0)
-                                      or s[-1] >= len(self.vectors)))
+                                      or s[-1] >= self.n_spans))
                 or self.sentences.n_paragraphs != n_paragraphs
                 or len(self.sentences.owner) != self.sentences.bm25.size
                 or (len(self.sentences.owner) and not 0 <= self.sentences.owner.min()
                     <= self.sentences.owner.max() < n_paragraphs)):
             raise ValueError("the span index does not fit the paragraphs")
+
+
+def load_compact(folder: Path, ann: SpanANN | None = None) -> CompactSpans:
+    """The codes and scale ``SpanIndex.save`` wrote in compact form (with ``ann``)."""
+    return CompactSpans(Scale.load(folder / "span_scale.npy"),
+                        CodeFile.open(folder / "span_codes.npy"), ann)
+
+
+class SpanCache(Mapping[str, np.ndarray]):
+    """A compact span index's vectors by ``span_key``, decoded when asked: a rebuild's
+    cache without 3.6 GB of float32 at 100k paragraphs. ``scale`` is reused by the
+    rebuild, so that a kept paragraph's codes come out the same."""
+
+    def __init__(self, keys: Sequence[str], starts: np.ndarray, compact: CompactSpans) -> None:
+        self.scale = compact.scale
+        self._spans = SpanIndex(None, starts, SentenceBM25.__new__(SentenceBM25), compact)
+        self._row = {k: i for i, k in enumerate(keys)}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._spans.of(self._row[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
 
 
 def embed_spans(chunks: Sequence[Chunk], text_of: Callable[[str], str],
@@ -138,25 +239,70 @@ def sentence_bm25(chunks: Sequence[Chunk], text_of: Callable[[str], str],
                                settings.bm25_b, settings.bm25_delta)
 
 
+def _span_vectors(chunks: Sequence[Chunk], rows: Sequence[int], text_of: Callable[[str], str],
+                  encoder: Encoder, cached: Mapping[str, np.ndarray], keys: Sequence[str]
+                  ) -> list[np.ndarray]:
+    """The span vectors of the paragraphs ``rows``: from the previous build's ``cached``
+    (by ``keys[i]``) when they still fit, the others embedded in one batch."""
+    out: dict[int, np.ndarray] = {}
+    for i in rows:
+        hit = cached.get(keys[i]) if i < len(keys) else None
+        if (hit is not None and hit.shape[1:] == (encoder.dim,)
+                and len(hit) == len(candidate_spans(chunks[i], text_of(chunks[i].doc)))):
+            out[i] = hit
+    todo = [i for i in rows if i not in out]
+    out.update(zip(todo, embed_spans([chunks[i] for i in todo], text_of, encoder)))
+    return [out[i] for i in rows]
+
+
+def _starts(counts: Sequence[int]) -> np.ndarray:
+    return np.cumsum([0] + list(counts[:-1])).astype(np.int64)[:len(counts)]
+
+
+def _compact(chunks: Sequence[Chunk], text_of: Callable[[str], str], encoder: Encoder,
+             cached: Mapping[str, np.ndarray], keys: Sequence[str]
+             ) -> tuple[CompactSpans, np.ndarray]:
+    """The compact form, built ``_BLOCK`` paragraphs at a time: the 8-bit scale and the
+    IVF-PQ are fitted on the spans of a seeded sample of paragraphs (embedded first and
+    kept until their block), then every block is added to both."""
+    n = len(chunks)
+    want = -(-train_sample_size(n) // _SPANS_PER_PARAGRAPH)
+    rng = np.random.default_rng(0)
+    sampled = np.sort(rng.choice(n, min(n, want), replace=False)).tolist()
+    early = dict(zip(sampled, _span_vectors(chunks, sampled, text_of, encoder, cached, keys)))
+    sample = np.vstack(list(early.values()))
+    scale = getattr(cached, "scale", None)
+    if scale is None or scale.lo.shape != (encoder.dim,):
+        scale = Scale.fit(sample)
+    ann = SpanANN.train(sample, n)
+    del sample
+    codes = CodeFile.spool(encoder.dim)
+    counts: list[int] = []
+    for a in range(0, n, _BLOCK):
+        rows = list(range(a, min(n, a + _BLOCK)))
+        todo = [i for i in rows if i not in early]
+        got = dict(zip(todo, _span_vectors(chunks, todo, text_of, encoder, cached, keys)))
+        block = [early.pop(i) if i in early else got[i] for i in rows]
+        counts.extend(len(v) for v in block)
+        matrix = np.vstack(block)
+        ann.add(matrix)
+        codes.append(scale.encode(matrix))
+    return CompactSpans(scale, codes, ann), _starts(counts)
+
+
 def build_span_index(chunks: Sequence[Chunk], text_of: Callable[[str], str],
                      encoder: Encoder, settings: Settings,
-                     cached: dict[str, np.ndarray] | None = None,
+                     cached: Mapping[str, np.ndarray] | None = None,
                      keys: Sequence[str] = (),
                      years: Mapping[str, str | None] | None = None) -> SpanIndex:
     """``cached`` maps a chunk's key (``keys[i]`` for chunk ``i``: its content and kind)
     to its span vectors from the previous build, so adding a report to a folder embeds
     only the new paragraphs' spans; ``years``: each report's own year, by path."""
-    cached = cached or {}
-    vectors: list[np.ndarray | None] = [None] * len(chunks)
-    for i, key in enumerate(keys):
-        hit = cached.get(key)
-        if (hit is not None and hit.shape[1:] == (encoder.dim,)
-                and len(hit) == len(candidate_spans(chunks[i], text_of(chunks[i].doc)))):
-            vectors[i] = hit
-    todo = [i for i, v in enumerate(vectors) if v is None]
-    for i, v in zip(todo, embed_spans([chunks[i] for i in todo], text_of, encoder)):
-        vectors[i] = v
-    done = [v for v in vectors if v is not None]
-    starts = np.cumsum([0] + [len(v) for v in done[:-1]]).astype(np.int64)
+    cached = cached if cached is not None else {}
+    bm25 = sentence_bm25(chunks, text_of, settings, years)
+    if len(chunks) > SPAN_EXACT_MAX:
+        compact, starts = _compact(chunks, text_of, encoder, cached, keys)
+        return SpanIndex(None, starts, bm25, compact)
+    done = _span_vectors(chunks, range(len(chunks)), text_of, encoder, cached, keys)
     matrix = np.vstack(done) if done else np.zeros((0, encoder.dim), np.float32)
-    return SpanIndex(matrix, starts[:len(chunks)], sentence_bm25(chunks, text_of, settings, years))
+    return SpanIndex(matrix, _starts([len(v) for v in done]), bm25)
