@@ -19,7 +19,7 @@ import numpy as np
 from qa.answer.fuse import fuse, minmax
 from qa.answer.question import Question
 from qa.config import Settings
-from qa.index.backend import Candidates, Scope, top_with_ties
+from qa.index.backend import TIE_DEPTH, Candidates, Scope, top_with_ties
 from qa.index.build import Index
 from qa.index.vectors import Encoder
 from qa.text.documents import without_years
@@ -89,10 +89,11 @@ class Retriever:
             return Retrieval(mode, (), qvec, 0, encode_ms)
         scope = None if reports is None else self._scope(reports)
         k = self._k()
+        near = self._span_candidates(qvec, k)
         found = self.index.searcher().search(list(question.tokens), qvec, k, scope,
                                              dense=self.index.spans is None,
-                                             extra=self._span_candidates(qvec, k))
-        hits = self._rank(question, found, qvec, mode)
+                                             extra=None if near is None else near[2])
+        hits = self._rank(question, found, qvec, mode, near)
         if scope is not None:
             # Scored as without ``reports`` (the same candidates, normalised together, plus
             # the reports' own paragraphs), then filtered: min-max over only a report's one
@@ -109,15 +110,17 @@ class Retriever:
         text = normalize(without_years(question.matchable, self.years))
         return self.encoder.encode([text])[0]
 
-    def _span_candidates(self, qvec: np.ndarray, k: int | None) -> np.ndarray | None:
+    def _span_candidates(self, qvec: np.ndarray, k: int | None
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """With a compact span index (qa/index/spans.py), the top ``k`` paragraphs by best
-        span: those of the ``SPAN_DEPTH``·k spans its ANN index finds nearest, each scored
-        exactly. (The exact form scores every paragraph: nothing to add.)"""
+        span: those of the ``SPAN_DEPTH``·k span groups its ANN index finds nearest, each
+        scored exactly: (the paragraphs scored, their scores, the top k). (The exact form
+        scores every paragraph: nothing to add.)"""
         spans = self.index.spans
         if spans is None or spans.compact is None or k is None:
             return None
-        rows, best = spans.nearest(qvec, SPAN_DEPTH * k)
-        return top_with_ties(rows, best, k)
+        rows, best = spans.nearest(qvec, SPAN_DEPTH * k, TIE_DEPTH * k)
+        return rows, best, top_with_ties(rows, best, k)
 
     def _k(self) -> int | None:
         """Each retriever's top k to score, or None for every paragraph of a small corpus."""
@@ -150,8 +153,9 @@ class Retriever:
             self._rows_of = out
         return self._rows_of
 
-    def _rank(self, question: Question, found: Candidates, qvec: np.ndarray,
-              mode: str) -> tuple[Hit, ...]:
+    def _rank(self, question: Question, found: Candidates, qvec: np.ndarray, mode: str,
+              near: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+              ) -> tuple[Hit, ...]:
         s = self.settings
         cands = found.rows
         if len(cands) == 0:
@@ -165,7 +169,7 @@ class Retriever:
             best = spans.sentences.best(list(question.tokens))[cands]
             lexical = (1 - w) * minmax(bm25) + w * minmax(best)
         if spans is not None:  # each candidate by its best span
-            dense = spans.best_of(qvec, cands)
+            dense = spans.best_of(qvec, cands, None if near is None else near[:2])
         else:
             assert found.dense is not None
             dense = found.dense

@@ -8,9 +8,10 @@ paragraphs hold ~1.8M span vectors: 3.6 GB as float32. Two forms instead:
   loaded index reads a paragraph's rows from the file when asked (``os.pread``): the
   candidates of a question, a few hundred paragraphs, are read and decoded, not the whole
   file held in the process (the OS page cache keeps what is read often).
-- ``SpanANN``: FAISS IVF-PQ over the same vectors (32 bytes a span), in memory, to find the
-  spans nearest a question; the paragraphs they belong to are then scored exactly from
-  their codes.
+- ``SpanANN``: an index, in memory, of the distinct span vectors (``Groups``: rows whose
+  codes are equal count once), to find the spans nearest a question: a flat scan up to
+  ``FLAT_MAX`` distinct vectors, FAISS IVF-PQ (32 bytes a vector) above; the paragraphs
+  holding the spans found are then scored exactly from their codes.
 """
 
 from __future__ import annotations
@@ -20,18 +21,25 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import IO, Any
 
 import numpy as np
 
-#: IVF-PQ shape: about ``_CELLS_PER_SQRT``·sqrt(paragraphs) cells, k-means on
-#: ``_TRAIN_PER_CELL`` sampled spans a cell, ``_PQ_BYTES`` bytes a span and one cell in
-#: ``_PROBE_FRACTION`` probed per question.
-_CELLS_PER_SQRT = 2
+from qa.config import available_cores
+
+#: up to this many distinct span vectors (groups of equal codes) the ANN index is a flat
+#: float32 scan (100 MB, ~3 ms a question): exact. Above, IVF-PQ: about sqrt(groups)
+#: cells, k-means on ``_TRAIN_PER_CELL`` sampled groups a cell, ``_PQ_BYTES`` bytes a
+#: vector (4-bit PQ, FAISS's "fast scan": 8-bit PQ took ~110 µs a vector to encode, this
+#: ~30 µs) and one cell in ``_PROBE_FRACTION`` probed per question; vectors are added
+#: ``_ADD_BATCH`` at a time (PQ encoding's temporaries grow with the batch).
+FLAT_MAX = 50_000
 _TRAIN_PER_CELL = 40
 _PQ_BYTES = 32
-_PROBE_FRACTION = 16
+_PROBE_FRACTION = 8
 _MIN_PROBE = 8
+_ADD_BATCH = 8192
 
 
 @dataclass
@@ -84,11 +92,17 @@ class CodeFile:
 
     def read(self, a: int, b: int) -> np.ndarray:
         """Rows ``a`` up to ``b``."""
-        n = (b - a) * self.dim
-        data = os.pread(self.handle.fileno(), n, self.offset + a * self.dim)
-        if len(data) != n:
+        return self.read_ranges([a], [b])
+
+    def read_ranges(self, starts: Sequence[int], ends: Sequence[int]) -> np.ndarray:
+        """Rows ``starts[i]`` up to ``ends[i]`` for each ``i``, one after the other."""
+        fd, dim, offset = self.handle.fileno(), self.dim, self.offset
+        data = b"".join([os.pread(fd, (b - a) * dim, offset + a * dim)
+                         for a, b in zip(starts, ends)])
+        rows = sum(b - a for a, b in zip(starts, ends))
+        if len(data) != rows * dim:
             raise ValueError("the span codes file is shorter than its header says")
-        return np.frombuffer(data, dtype=np.uint8).reshape(b - a, self.dim)
+        return np.frombuffer(data, dtype=np.uint8).reshape(rows, dim)
 
     def __len__(self) -> int:
         return self.rows
@@ -121,15 +135,10 @@ class CodeFile:
         return cls(handle, offset, int(shape[0]), int(shape[1]))
 
 
-def ann_shape(n_paragraphs: int) -> tuple[int, int]:
-    """(cells, cells probed a question) of the span IVF-PQ for a corpus of this size."""
-    nlist = max(1, int(_CELLS_PER_SQRT * math.sqrt(n_paragraphs)))
+def ann_shape(groups: int) -> tuple[int, int]:
+    """(cells, cells probed a question) of the span IVF-PQ over this many vectors."""
+    nlist = max(1, int(math.sqrt(groups)))
     return nlist, min(nlist, max(_MIN_PROBE, -(-nlist // _PROBE_FRACTION)))
-
-
-def train_sample_size(n_paragraphs: int) -> int:
-    """Spans to train the IVF-PQ on (k-means wants ~40 a cell; PQ 256 codes wants ≥ 10k)."""
-    return max(10_000, _TRAIN_PER_CELL * ann_shape(n_paragraphs)[0])
 
 
 class SpanANN:
@@ -137,40 +146,56 @@ class SpanANN:
 
     def __init__(self, index: Any, nprobe: int) -> None:
         self.index = index
-        if hasattr(index, "nprobe"):
+        #: a flat index: its scores are the decoded vectors' exact similarities
+        self.exact = not hasattr(index, "nprobe")
+        if not self.exact:
             self.index.nprobe = nprobe
 
     @classmethod
-    def train(cls, sample: np.ndarray, n_paragraphs: int) -> SpanANN:
-        """IVF-PQ trained on ``sample``; a flat (exact) index when the sample is too small
-        to train 256 codes a sub-vector on (only a corpus made small on purpose, in tests)."""
+    def build(cls, codes: CodeFile, scale: Scale, groups: Groups) -> SpanANN:
+        """Over the decoded first span of each group, in group order (its ids): a flat
+        index up to ``FLAT_MAX`` groups, else IVF-PQ trained on a seeded sample of them."""
         import faiss
 
-        nlist, nprobe = ann_shape(n_paragraphs)
-        dim = sample.shape[1]
-        if len(sample) < 39 * 256 or dim % _PQ_BYTES:
-            return cls(faiss.IndexFlatIP(dim), nprobe)
-        nlist = min(nlist, len(sample) // 39)
-        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, _PQ_BYTES, 8,
-                                 faiss.METRIC_INNER_PRODUCT)
-        index.cp.seed = index.pq.cp.seed = 1234  # the same sample gives the same index
-        index.train(np.ascontiguousarray(sample, dtype=np.float32))
-        return cls(index, nprobe)
+        faiss.omp_set_num_threads(available_cores())
+        first = groups.first()
+        nlist, nprobe = ann_shape(len(first))
+        if len(first) <= FLAT_MAX or codes.dim % (2 * _PQ_BYTES):
+            ann = cls(faiss.IndexFlatIP(codes.dim), nprobe)
+        else:
+            rng = np.random.default_rng(0)
+            picked = np.sort(rng.choice(first, min(len(first), _TRAIN_PER_CELL * nlist),
+                                        replace=False))
+            sample = scale.decode(np.concatenate([codes.read(int(r), int(r) + 1)
+                                                  for r in picked]))
+            index = faiss.IndexIVFPQFastScan(faiss.IndexFlatIP(codes.dim), codes.dim, nlist,
+                                             2 * _PQ_BYTES, 4, faiss.METRIC_INNER_PRODUCT)
+            index.cp.seed = index.pq.cp.seed = 1234  # the same sample gives the same index
+            index.train(sample)
+            ann = cls(index, nprobe)
+        keep = np.zeros(len(codes), dtype=bool)
+        keep[first] = True
+        step = 1 << 16
+        for a in range(0, len(codes), step):
+            b = min(len(codes), a + step)
+            ann.add(scale.decode(codes.read(a, b)[keep[a:b]]))
+        return ann
 
     def add(self, vectors: np.ndarray) -> None:
-        if len(vectors):
-            self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        for a in range(0, len(vectors), _ADD_BATCH):
+            self.index.add(np.ascontiguousarray(vectors[a:a + _ADD_BATCH], dtype=np.float32))
 
-    def search(self, qvec: np.ndarray, k: int) -> np.ndarray:
-        """The rows of about the ``k`` spans nearest ``qvec``."""
+    def search(self, qvec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ids of about the ``k`` vectors nearest ``qvec``, and their scores."""
         import faiss
 
         k = min(k, self.index.ntotal)
         if k <= 0:
-            return np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         faiss.omp_set_num_threads(1)  # one query: see VectorIndex.search
-        _, ids = self.index.search(qvec.reshape(1, -1).astype(np.float32), k)
-        return ids[0][ids[0] >= 0]
+        scores, ids = self.index.search(qvec.reshape(1, -1).astype(np.float32), k)
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
 
     def save(self, path: Path) -> None:
         import faiss
@@ -178,7 +203,64 @@ class SpanANN:
         faiss.write_index(self.index, str(path))
 
     @classmethod
-    def load(cls, path: Path, n_paragraphs: int) -> SpanANN:
+    def load(cls, path: Path) -> SpanANN:
         import faiss
 
-        return cls(faiss.read_index(str(path)), ann_shape(n_paragraphs)[1])
+        index = faiss.read_index(str(path))
+        return cls(index, ann_shape(index.ntotal)[1])
+
+
+#: odd 64-bit multipliers of ``code_hashes`` (seeded: the same codes, the same hashes)
+_MULT = np.random.default_rng(1).integers(1, 2**63, size=1024, dtype=np.uint64) * 2 + 1
+
+
+def code_hashes(codes: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row of codes (equal rows, equal hashes; others collide with
+    probability ~2^-64 a pair)."""
+    width = -(-codes.shape[1] // 8) * 8
+    padded = codes if width == codes.shape[1] else np.pad(codes, ((0, 0), (0, width - codes.shape[1])))
+    words = np.ascontiguousarray(padded).view(np.uint64)
+    return (words * _MULT[:words.shape[1]]).sum(axis=1, dtype=np.uint64)
+
+
+@dataclass
+class Groups:
+    """Span rows whose codes are equal, grouped (a clause repeated across a folder's
+    reports, boilerplate, a generated corpus's reused sentences): the ANN index holds one
+    vector a group, so that copies of one span do not fill a question's nearest spans.
+    Group ``g`` is ``rows[starts[g]:starts[g + 1]]``; groups are numbered in the order of
+    their first row."""
+
+    rows: np.ndarray  # span rows, group after group, increasing within a group
+    starts: np.ndarray  # (groups,)
+
+    @classmethod
+    def of_hashes(cls, hashes: np.ndarray) -> Groups:
+        _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        rank = np.empty(len(first), dtype=np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+        gid = rank[inverse.ravel()]
+        del inverse
+        rows = np.argsort(gid, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(np.bincount(gid))[:-1]]).astype(np.int64)
+        return cls(rows.astype(np.int64), starts)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def first(self) -> np.ndarray:
+        """Each group's first span row (increasing)."""
+        return self.rows[self.starts]
+
+    def members(self, group: int) -> np.ndarray:
+        end = self.starts[group + 1] if group + 1 < len(self.starts) else len(self.rows)
+        return self.rows[self.starts[group]:end]
+
+    def save(self, folder: Path) -> None:
+        np.save(folder / "span_groups.npy", self.rows)
+        np.save(folder / "span_group_starts.npy", self.starts)
+
+    @classmethod
+    def load(cls, folder: Path) -> Groups:
+        return cls(np.load(folder / "span_groups.npy", allow_pickle=False),
+                   np.load(folder / "span_group_starts.npy", allow_pickle=False))

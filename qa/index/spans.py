@@ -22,7 +22,7 @@ import numpy as np
 
 from qa.config import Settings
 from qa.index.bm25 import SentenceBM25, build_sentence_bm25
-from qa.index.spancodes import CodeFile, Scale, SpanANN, train_sample_size
+from qa.index.spancodes import CodeFile, Groups, Scale, SpanANN, code_hashes
 from qa.index.vectors import Encoder
 from qa.schema import Chunk, Span
 from qa.text.documents import sentences, with_year
@@ -36,8 +36,8 @@ SPAN_EXACT_MAX = 5000
 #: paragraphs whose spans are embedded (or taken from the cache) at a time by a compact
 #: build, so that only their float32 vectors are alive at once.
 _BLOCK = 2048
-#: the spans a paragraph has, about (the generated corpora: 17.6), to size the sample.
-_SPANS_PER_PARAGRAPH = 16
+#: paragraphs whose spans fit the 8-bit scale (~17k spans).
+_SCALE_SAMPLE = 1000
 
 
 @dataclass
@@ -48,6 +48,7 @@ class CompactSpans:
     scale: Scale
     codes: CodeFile
     ann: SpanANN | None
+    groups: Groups | None = None  # the span rows of each vector of ``ann``
 
 
 @dataclass
@@ -85,30 +86,64 @@ class SpanIndex:
         # this way, 8 ms through OpenBLAS on a busy 2-core machine).
         return np.maximum.reduceat(np.einsum("ij,j->i", self.vectors, qvec), self.starts)
 
-    def best_of(self, qvec: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    def best_of(self, qvec: np.ndarray, rows: np.ndarray,
+                known: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """The best span similarity of each paragraph of ``rows``, exactly (from the codes
-        of just those paragraphs when compact)."""
+        of just those paragraphs when compact); ``known``: (rows, scores) already computed
+        for this question (``nearest``), not read again."""
         if self.compact is None:
             return self.best_similarity(qvec)[rows]
-        if not len(rows):
-            return np.zeros(0, dtype=np.float32)
-        codes = self.compact.codes
-        parts = [codes.read(int(self.starts[r]), self._end(int(r))) for r in rows]
-        first = np.cumsum([0] + [len(p) for p in parts[:-1]])
-        sims = np.einsum("ij,j->i", self.compact.scale.decode(np.concatenate(parts)), qvec)
-        return np.maximum.reduceat(sims, first)
+        out = np.zeros(len(rows), dtype=np.float32)
+        todo = np.ones(len(rows), dtype=bool)
+        if known is not None and len(known[0]):
+            at = np.clip(np.searchsorted(known[0], rows), 0, len(known[0]) - 1)
+            todo = known[0][at] != rows
+            out[~todo] = known[1][at[~todo]]
+        if todo.any():
+            out[todo] = self._scored(qvec, rows[todo])
+        return out
 
-    def nearest(self, qvec: np.ndarray, spans: int) -> tuple[np.ndarray, np.ndarray]:
-        """The paragraphs of about the ``spans`` spans nearest ``qvec`` (the compact form's
-        ANN index), each with its exact best span similarity."""
-        assert self.compact is not None and self.compact.ann is not None
-        ids = self.compact.ann.search(qvec, spans)
-        rows = np.unique(np.searchsorted(self.starts, ids, side="right") - 1)
+    def _scored(self, qvec: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Each paragraph's best span similarity, from its codes."""
+        c = self.compact
+        assert c is not None
+        starts = self.starts[rows].tolist()
+        ends = [self._end(r) for r in rows.tolist()]
+        first = np.cumsum([0] + [b - a for a, b in zip(starts[:-1], ends[:-1])])
+        # decoded·q = codes·(step·q) + lo·q: one pass over the codes
+        q = qvec.astype(np.float32)
+        sims = np.einsum("ij,j->i", c.codes.read_ranges(starts, ends).astype(np.float32),
+                         c.scale.step * q)
+        return np.maximum.reduceat(sims + float(c.scale.lo @ q), first)
+
+    def nearest(self, qvec: np.ndarray, spans: int, paragraphs: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """About ``paragraphs`` paragraphs (increasing rows) holding the spans nearest
+        ``qvec``, each with its exact best span similarity: the compact form's ANN index
+        gives its ``spans`` nearest span groups (equal codes), ordered by their exact
+        similarity (read again from the codes unless the index is a flat scan); their
+        paragraphs are taken group by group."""
+        c = self.compact
+        assert c is not None and c.ann is not None and c.groups is not None
+        ids, sims = c.ann.search(qvec, spans)
+        if not len(ids):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if not c.ann.exact:
+            first = c.groups.rows[c.groups.starts[ids]].tolist()
+            codes = c.codes.read_ranges(first, [r + 1 for r in first])
+            sims = np.einsum("ij,j->i", codes.astype(np.float32), c.scale.step * qvec)
+        taken: dict[int, None] = {}
+        for g in ids[np.argsort(-sims, kind="stable")]:
+            owners = np.searchsorted(self.starts, c.groups.members(int(g)), side="right") - 1
+            taken.update(dict.fromkeys(owners.tolist()))
+            if len(taken) >= paragraphs:
+                break
+        rows = np.array(sorted(taken), dtype=np.int64)
         return rows, self.best_of(qvec, rows)
 
     EXACT_FILES = ("spans.npy", "span_starts.npy") + SentenceBM25.FILES
-    COMPACT_FILES = (("span_codes.npy", "span_scale.npy", "span_ann.faiss", "span_starts.npy")
-                     + SentenceBM25.FILES)
+    COMPACT_FILES = (("span_codes.npy", "span_scale.npy", "span_ann.faiss", "span_groups.npy",
+                      "span_group_starts.npy", "span_starts.npy") + SentenceBM25.FILES)
     FILES = EXACT_FILES
 
     @classmethod
@@ -122,8 +157,9 @@ class SpanIndex:
         else:
             self.compact.codes.save(folder / "span_codes.npy")
             self.compact.scale.save(folder / "span_scale.npy")
-            assert self.compact.ann is not None
+            assert self.compact.ann is not None and self.compact.groups is not None
             self.compact.ann.save(folder / "span_ann.faiss")
+            self.compact.groups.save(folder)
         np.save(folder / "span_starts.npy", self.starts)
         self.sentences.save(folder)
 
@@ -133,7 +169,8 @@ class SpanIndex:
         starts = np.load(folder / "span_starts.npy", allow_pickle=False)
         sentences = SentenceBM25.load(folder, n_paragraphs)
         if form == "compact":
-            compact = load_compact(folder, SpanANN.load(folder / "span_ann.faiss", n_paragraphs))
+            compact = load_compact(folder, SpanANN.load(folder / "span_ann.faiss"))
+            compact.groups = Groups.load(folder)
             spans = cls(None, starts, sentences, compact)
         else:
             spans = cls(np.load(folder / "spans.npy", allow_pickle=False), starts, sentences)
@@ -146,7 +183,9 @@ class SpanIndex:
         ann = self.compact.ann if self.compact is not None else None
         if (len(s) != n_paragraphs
                 or (self.compact is None and (self.vectors is None or self.vectors.ndim != 2))
-                or (ann is not None and ann.index.ntotal != self.n_spans)
+                or (ann is not None and (self.compact.groups is None
+                                         or ann.index.ntotal != len(self.compact.groups)
+                                         or len(self.compact.groups.rows) != self.n_spans))
                 or (n_paragraphs and (s[0] != 0 or np.any(np.diff(s) <= 0)
                                       or s[-1] >= self.n_spans))
                 or self.sentences.n_paragraphs != n_paragraphs
@@ -262,32 +301,32 @@ def _starts(counts: Sequence[int]) -> np.ndarray:
 def _compact(chunks: Sequence[Chunk], text_of: Callable[[str], str], encoder: Encoder,
              cached: Mapping[str, np.ndarray], keys: Sequence[str]
              ) -> tuple[CompactSpans, np.ndarray]:
-    """The compact form, built ``_BLOCK`` paragraphs at a time: the 8-bit scale and the
-    IVF-PQ are fitted on the spans of a seeded sample of paragraphs (embedded first and
-    kept until their block), then every block is added to both."""
+    """The compact form, built ``_BLOCK`` paragraphs at a time: the 8-bit scale is fitted
+    on the spans of a seeded sample of ``_SCALE_SAMPLE`` paragraphs (embedded first and
+    kept until their block); every block's codes are written, then the spans are grouped
+    by equal codes and the ANN index built over one vector a group."""
     n = len(chunks)
-    want = -(-train_sample_size(n) // _SPANS_PER_PARAGRAPH)
     rng = np.random.default_rng(0)
-    sampled = np.sort(rng.choice(n, min(n, want), replace=False)).tolist()
+    sampled = np.sort(rng.choice(n, min(n, _SCALE_SAMPLE), replace=False)).tolist()
     early = dict(zip(sampled, _span_vectors(chunks, sampled, text_of, encoder, cached, keys)))
-    sample = np.vstack(list(early.values()))
     scale = getattr(cached, "scale", None)
     if scale is None or scale.lo.shape != (encoder.dim,):
-        scale = Scale.fit(sample)
-    ann = SpanANN.train(sample, n)
-    del sample
+        scale = Scale.fit(np.vstack(list(early.values())))
     codes = CodeFile.spool(encoder.dim)
     counts: list[int] = []
+    hashes = []
     for a in range(0, n, _BLOCK):
         rows = list(range(a, min(n, a + _BLOCK)))
         todo = [i for i in rows if i not in early]
         got = dict(zip(todo, _span_vectors(chunks, todo, text_of, encoder, cached, keys)))
         block = [early.pop(i) if i in early else got[i] for i in rows]
         counts.extend(len(v) for v in block)
-        matrix = np.vstack(block)
-        ann.add(matrix)
-        codes.append(scale.encode(matrix))
-    return CompactSpans(scale, codes, ann), _starts(counts)
+        coded = scale.encode(np.vstack(block))
+        hashes.append(code_hashes(coded))
+        codes.append(coded)
+    groups = Groups.of_hashes(np.concatenate(hashes))
+    ann = SpanANN.build(codes, scale, groups)
+    return CompactSpans(scale, codes, ann, groups), _starts(counts)
 
 
 def build_span_index(chunks: Sequence[Chunk], text_of: Callable[[str], str],
