@@ -144,30 +144,37 @@ def ann_shape(groups: int) -> tuple[int, int]:
 class SpanANN:
     """FAISS IVF-PQ (inner product) over span vectors; ids are span rows."""
 
-    def __init__(self, index: Any, nprobe: int) -> None:
-        self.index = index
-        #: a flat index: its scores are the decoded vectors' exact similarities
-        self.exact = not hasattr(index, "nprobe")
-        if not self.exact:
+    def __init__(self, index: Any, nprobe: int, matrix: np.ndarray | None = None) -> None:
+        #: IVF-PQ (None for a flat scan); ``matrix``: a flat scan's vectors, float32
+        self.index, self.matrix = index, matrix
+        if index is not None:
             self.index.nprobe = nprobe
+
+    @property
+    def exact(self) -> bool:
+        """A flat scan: its scores are the decoded vectors' exact similarities."""
+        return self.matrix is not None
+
+    @property
+    def ntotal(self) -> int:
+        return len(self.matrix) if self.matrix is not None else int(self.index.ntotal)
 
     @classmethod
     def build(cls, codes: CodeFile, scale: Scale, groups: Groups) -> SpanANN:
         """Over the decoded first span of each group, in group order (its ids): a flat
-        index up to ``FLAT_MAX`` groups, else IVF-PQ trained on a seeded sample of them."""
+        scan up to ``FLAT_MAX`` groups, else IVF-PQ trained on a seeded sample of them."""
         import faiss
 
         faiss.omp_set_num_threads(available_cores())
         first = groups.first()
         nlist, nprobe = ann_shape(len(first))
         if len(first) <= FLAT_MAX or codes.dim % (2 * _PQ_BYTES):
-            ann = cls(faiss.IndexFlatIP(codes.dim), nprobe)
+            ann = cls(None, nprobe, np.zeros((0, codes.dim), dtype=np.float32))
         else:
             rng = np.random.default_rng(0)
             picked = np.sort(rng.choice(first, min(len(first), _TRAIN_PER_CELL * nlist),
-                                        replace=False))
-            sample = scale.decode(np.concatenate([codes.read(int(r), int(r) + 1)
-                                                  for r in picked]))
+                                        replace=False)).tolist()
+            sample = scale.decode(codes.read_ranges(picked, [r + 1 for r in picked]))
             index = faiss.IndexIVFPQFastScan(faiss.IndexFlatIP(codes.dim), codes.dim, nlist,
                                              2 * _PQ_BYTES, 4, faiss.METRIC_INNER_PRODUCT)
             index.cp.seed = index.pq.cp.seed = 1234  # the same sample gives the same index
@@ -182,32 +189,55 @@ class SpanANN:
         return ann
 
     def add(self, vectors: np.ndarray) -> None:
+        if self.matrix is not None:
+            self.matrix = np.concatenate([self.matrix, vectors.astype(np.float32)])
+            return
         for a in range(0, len(vectors), _ADD_BATCH):
             self.index.add(np.ascontiguousarray(vectors[a:a + _ADD_BATCH], dtype=np.float32))
 
-    def search(self, qvec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ids of about the ``k`` vectors nearest ``qvec``, and their scores."""
+    def scores(self, qvec: np.ndarray) -> np.ndarray:
+        """Every vector's similarity to ``qvec`` (a flat scan only)."""
+        assert self.matrix is not None
+        # einsum, not BLAS: see SpanIndex.best_similarity
+        return np.einsum("ij,j->i", self.matrix, qvec.astype(np.float32))
+
+    def search(self, qvec: np.ndarray, k: int, scores: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """The ids of about the ``k`` vectors nearest ``qvec``, best first, and their
+        scores (a flat scan's ``scores`` when already computed)."""
         import faiss
 
-        k = min(k, self.index.ntotal)
+        k = min(k, self.ntotal)
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if self.matrix is not None:
+            sims = self.scores(qvec) if scores is None else scores
+            ids = np.argpartition(-sims, k - 1)[:k]
+            ids = ids[np.argsort(-sims[ids], kind="stable")]
+            return ids.astype(np.int64), sims[ids]
         faiss.omp_set_num_threads(1)  # one query: see VectorIndex.search
-        scores, ids = self.index.search(qvec.reshape(1, -1).astype(np.float32), k)
+        found, ids = self.index.search(qvec.reshape(1, -1).astype(np.float32), k)
         keep = ids[0] >= 0
-        return ids[0][keep], scores[0][keep]
+        return ids[0][keep], found[0][keep]
 
     def save(self, path: Path) -> None:
         import faiss
 
-        faiss.write_index(self.index, str(path))
+        index = self.index
+        if index is None:
+            index = faiss.IndexFlatIP(self.matrix.shape[1])
+            index.add(self.matrix)
+        faiss.write_index(index, str(path))
 
     @classmethod
     def load(cls, path: Path) -> SpanANN:
         import faiss
 
         index = faiss.read_index(str(path))
-        return cls(index, ann_shape(index.ntotal)[1])
+        nprobe = ann_shape(index.ntotal)[1]
+        if not hasattr(index, "nprobe"):  # a flat scan: its vectors as a numpy array
+            return cls(None, nprobe, index.reconstruct_n(0, index.ntotal))
+        return cls(index, nprobe)
 
 
 #: odd 64-bit multipliers of ``code_hashes`` (seeded: the same codes, the same hashes)
@@ -247,6 +277,13 @@ class Groups:
 
     def __len__(self) -> int:
         return len(self.starts)
+
+    def of_rows(self) -> np.ndarray:
+        """The group of each span row (int32)."""
+        counts = np.diff(np.append(self.starts, len(self.rows)))
+        out = np.empty(len(self.rows), dtype=np.int32)
+        out[self.rows] = np.repeat(np.arange(len(self.starts), dtype=np.int32), counts)
+        return out
 
     def first(self) -> np.ndarray:
         """Each group's first span row (increasing)."""

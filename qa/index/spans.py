@@ -49,6 +49,14 @@ class CompactSpans:
     codes: CodeFile
     ann: SpanANN | None
     groups: Groups | None = None  # the span rows of each vector of ``ann``
+    #: the group of each span row, when ``ann`` is a flat scan: a paragraph's best span is
+    #: then read from the group similarities the scan computed, not from the codes
+    group_of: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.group_of is None and self.groups is not None and self.ann is not None \
+                and self.ann.exact:
+            self.group_of = self.groups.of_rows()
 
 
 @dataclass
@@ -86,60 +94,29 @@ class SpanIndex:
         # this way, 8 ms through OpenBLAS on a busy 2-core machine).
         return np.maximum.reduceat(np.einsum("ij,j->i", self.vectors, qvec), self.starts)
 
-    def best_of(self, qvec: np.ndarray, rows: np.ndarray,
-                known: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-        """The best span similarity of each paragraph of ``rows``, exactly (from the codes
-        of just those paragraphs when compact); ``known``: (rows, scores) already computed
-        for this question (``nearest``), not read again."""
-        if self.compact is None:
-            return self.best_similarity(qvec)[rows]
-        out = np.zeros(len(rows), dtype=np.float32)
-        todo = np.ones(len(rows), dtype=bool)
-        if known is not None and len(known[0]):
-            at = np.clip(np.searchsorted(known[0], rows), 0, len(known[0]) - 1)
-            todo = known[0][at] != rows
-            out[~todo] = known[1][at[~todo]]
-        if todo.any():
-            out[todo] = self._scored(qvec, rows[todo])
-        return out
+    def scores(self, qvec: np.ndarray) -> SpanScores:
+        """One question's span similarities, computed as they are asked for, once."""
+        return SpanScores(self, qvec)
 
-    def _scored(self, qvec: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Each paragraph's best span similarity, from its codes."""
-        c = self.compact
-        assert c is not None
-        starts = self.starts[rows].tolist()
-        ends = [self._end(r) for r in rows.tolist()]
-        first = np.cumsum([0] + [b - a for a, b in zip(starts[:-1], ends[:-1])])
-        # decoded·q = codes·(step·q) + lo·q: one pass over the codes
-        q = qvec.astype(np.float32)
-        sims = np.einsum("ij,j->i", c.codes.read_ranges(starts, ends).astype(np.float32),
-                         c.scale.step * q)
-        return np.maximum.reduceat(sims + float(c.scale.lo @ q), first)
+    def best_of(self, qvec: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The best span similarity of each paragraph of ``rows`` (``SpanScores``)."""
+        return self.scores(qvec).best_of(rows)
 
     def nearest(self, qvec: np.ndarray, spans: int, paragraphs: int
                 ) -> tuple[np.ndarray, np.ndarray]:
-        """About ``paragraphs`` paragraphs (increasing rows) holding the spans nearest
-        ``qvec``, each with its exact best span similarity: the compact form's ANN index
-        gives its ``spans`` nearest span groups (equal codes), ordered by their exact
-        similarity (read again from the codes unless the index is a flat scan); their
-        paragraphs are taken group by group."""
-        c = self.compact
-        assert c is not None and c.ann is not None and c.groups is not None
-        ids, sims = c.ann.search(qvec, spans)
-        if not len(ids):
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if not c.ann.exact:
-            first = c.groups.rows[c.groups.starts[ids]].tolist()
-            codes = c.codes.read_ranges(first, [r + 1 for r in first])
-            sims = np.einsum("ij,j->i", codes.astype(np.float32), c.scale.step * qvec)
-        taken: dict[int, None] = {}
-        for g in ids[np.argsort(-sims, kind="stable")]:
-            owners = np.searchsorted(self.starts, c.groups.members(int(g)), side="right") - 1
-            taken.update(dict.fromkeys(owners.tolist()))
-            if len(taken) >= paragraphs:
-                break
-        rows = np.array(sorted(taken), dtype=np.int64)
-        return rows, self.best_of(qvec, rows)
+        """``SpanScores.nearest``."""
+        return self.scores(qvec).nearest(spans, paragraphs)
+
+    def span_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every span row of the paragraphs ``rows``, one paragraph after the other, and
+        where each paragraph's rows start in that list."""
+        starts = self.starts[rows]
+        nxt = rows + 1
+        ends = np.where(nxt < len(self.starts),
+                        self.starts[np.minimum(nxt, len(self.starts) - 1)], self.n_spans)
+        lens = ends - starts
+        first = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+        return np.repeat(starts - first, lens) + np.arange(int(lens.sum())), first
 
     EXACT_FILES = ("spans.npy", "span_starts.npy") + SentenceBM25.FILES
     COMPACT_FILES = (("span_codes.npy", "span_scale.npy", "span_ann.faiss", "span_groups.npy",
@@ -169,8 +146,8 @@ class SpanIndex:
         starts = np.load(folder / "span_starts.npy", allow_pickle=False)
         sentences = SentenceBM25.load(folder, n_paragraphs)
         if form == "compact":
-            compact = load_compact(folder, SpanANN.load(folder / "span_ann.faiss"))
-            compact.groups = Groups.load(folder)
+            compact = load_compact(folder, SpanANN.load(folder / "span_ann.faiss"),
+                                   Groups.load(folder))
             spans = cls(None, starts, sentences, compact)
         else:
             spans = cls(np.load(folder / "spans.npy", allow_pickle=False), starts, sentences)
@@ -184,7 +161,7 @@ class SpanIndex:
         if (len(s) != n_paragraphs
                 or (self.compact is None and (self.vectors is None or self.vectors.ndim != 2))
                 or (ann is not None and (self.compact.groups is None
-                                         or ann.index.ntotal != len(self.compact.groups)
+                                         or ann.ntotal != len(self.compact.groups)
                                          or len(self.compact.groups.rows) != self.n_spans))
                 or (n_paragraphs and (s[0] != 0 or np.any(np.diff(s) <= 0)
                                       or s[-1] >= self.n_spans))
@@ -195,10 +172,81 @@ class SpanIndex:
             raise ValueError("the span index does not fit the paragraphs")
 
 
-def load_compact(folder: Path, ann: SpanANN | None = None) -> CompactSpans:
+class SpanScores:
+    """A question's similarities to the spans of the index, each computed once: every
+    paragraph's best span in the exact form; in the compact form every group's when the
+    ANN index is a flat scan, else each asked paragraph's from its codes."""
+
+    def __init__(self, spans: SpanIndex, qvec: np.ndarray) -> None:
+        self.spans, self.qvec = spans, qvec.astype(np.float32)
+        self._all: np.ndarray | None = None  # by paragraph (exact) or by group (flat scan)
+        self._known: dict[int, float] = {}  # by paragraph, read from the codes
+
+    def _every(self) -> np.ndarray:
+        if self._all is None:
+            c = self.spans.compact
+            self._all = (self.spans.best_similarity(self.qvec) if c is None
+                         else c.ann.scores(self.qvec))  # type: ignore[union-attr]
+        return self._all
+
+    def best_of(self, rows: np.ndarray) -> np.ndarray:
+        """The best span similarity of each paragraph of ``rows``, exactly."""
+        c = self.spans.compact
+        if c is None:
+            return self._every()[rows]
+        if not len(rows):
+            return np.zeros(0, dtype=np.float32)
+        if c.group_of is not None:
+            spans, first = self.spans.span_rows(np.asarray(rows))
+            return np.maximum.reduceat(self._every()[c.group_of[spans]], first)
+        todo = np.array([r for r in rows.tolist() if r not in self._known], dtype=np.int64)
+        if len(todo):
+            self._known.update(zip(todo.tolist(), self._decoded(todo).tolist()))
+        return np.array([self._known[r] for r in rows.tolist()], dtype=np.float32)
+
+    def _decoded(self, rows: np.ndarray) -> np.ndarray:
+        """Each paragraph's best span similarity, from its codes."""
+        c = self.spans.compact
+        assert c is not None
+        starts = self.spans.starts[rows].tolist()
+        ends = [self.spans._end(r) for r in rows.tolist()]
+        first = np.cumsum([0] + [b - a for a, b in zip(starts[:-1], ends[:-1])])
+        # decoded·q = codes·(step·q) + lo·q: one pass over the codes
+        q = self.qvec
+        sims = np.einsum("ij,j->i", c.codes.read_ranges(starts, ends).astype(np.float32),
+                         c.scale.step * q)
+        return np.maximum.reduceat(sims + float(c.scale.lo @ q), first)
+
+    def nearest(self, spans: int, paragraphs: int) -> tuple[np.ndarray, np.ndarray]:
+        """About ``paragraphs`` paragraphs (increasing rows) holding the spans nearest the
+        question, each with its exact best span similarity: the ANN index gives its
+        ``spans`` nearest span groups (equal codes), ordered by their exact similarity
+        (read again from the codes unless the index is a flat scan); their paragraphs are
+        taken group by group."""
+        c = self.spans.compact
+        assert c is not None and c.ann is not None and c.groups is not None
+        ids, sims = c.ann.search(self.qvec, spans, self._every() if c.ann.exact else None)
+        if not len(ids):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if not c.ann.exact:
+            first = c.groups.rows[c.groups.starts[ids]].tolist()
+            codes = c.codes.read_ranges(first, [r + 1 for r in first])
+            sims = np.einsum("ij,j->i", codes.astype(np.float32), c.scale.step * self.qvec)
+        taken: dict[int, None] = {}
+        for g in ids[np.argsort(-sims, kind="stable")]:
+            owners = np.searchsorted(self.spans.starts, c.groups.members(int(g)), side="right")
+            taken.update(dict.fromkeys((owners - 1).tolist()))
+            if len(taken) >= paragraphs:
+                break
+        rows = np.array(sorted(taken), dtype=np.int64)
+        return rows, self.best_of(rows)
+
+
+def load_compact(folder: Path, ann: SpanANN | None = None, groups: Groups | None = None
+                 ) -> CompactSpans:
     """The codes and scale ``SpanIndex.save`` wrote in compact form (with ``ann``)."""
     return CompactSpans(Scale.load(folder / "span_scale.npy"),
-                        CodeFile.open(folder / "span_codes.npy"), ann)
+                        CodeFile.open(folder / "span_codes.npy"), ann, groups)
 
 
 class SpanCache(Mapping[str, np.ndarray]):
