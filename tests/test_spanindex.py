@@ -149,3 +149,32 @@ def test_adding_a_report_embeds_only_the_new_paragraphs_and_their_spans(tmp_path
     old = first.index.chunks[5]
     same = next(c for c in second.index.chunks if c.text == old.text)
     np.testing.assert_array_equal(second.index.spans.of(same.id), first.index.spans.of(old.id))
+
+
+def test_many_distinct_spans_are_searched_by_ivf_pq(monkeypatch):
+    """Above FLAT_MAX distinct span vectors the ANN index is IVF-PQ; the paragraphs of the
+    spans it finds are scored exactly from their codes."""
+    from qa.index import spancodes
+    from qa.index.spans import CompactSpans
+
+    monkeypatch.setattr(spancodes, "FLAT_MAX", 1000)
+    rng = np.random.default_rng(0)
+    dim, paragraphs, per = 64, 1000, 10
+    x = rng.normal(size=(paragraphs * per, dim)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    scale = spancodes.Scale.fit(x)
+    codes = spancodes.CodeFile.spool(dim)
+    coded = scale.encode(x)
+    codes.append(coded)
+    groups = spancodes.Groups.of_hashes(spancodes.code_hashes(coded))
+    ann = spancodes.SpanANN.build(codes, scale, groups)
+    assert not ann.exact and ann.ntotal == len(groups) == len(x)
+    spans = SpanIndex(None, np.arange(0, len(x), per), None, CompactSpans(scale, codes, ann, groups))
+    decoded = scale.decode(coded)
+    for i in rng.integers(0, len(x), 20):
+        q = x[i] + 0.05 * rng.normal(size=dim).astype(np.float32)
+        q /= np.linalg.norm(q)
+        rows, best = spans.nearest(q, 400, 200)
+        assert rows[np.argmax(best)] == i // per
+        exact = (decoded[(i // per) * per:(i // per + 1) * per] @ q).max()
+        assert best.max() == pytest.approx(float(exact), abs=1e-4)

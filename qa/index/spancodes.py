@@ -26,8 +26,6 @@ from typing import IO, Any
 
 import numpy as np
 
-from qa.config import available_cores
-
 #: up to this many distinct span vectors (groups of equal codes) the ANN index is a flat
 #: float32 scan (100 MB, ~3 ms a question): exact. Above, IVF-PQ: about sqrt(groups)
 #: cells, k-means on ``_TRAIN_PER_CELL`` sampled groups a cell, ``_PQ_BYTES`` bytes a
@@ -165,7 +163,9 @@ class SpanANN:
         scan up to ``FLAT_MAX`` groups, else IVF-PQ trained on a seeded sample of them."""
         import faiss
 
-        faiss.omp_set_num_threads(available_cores())
+        # one OpenMP thread: on a machine busy with other work, training a small IVF-PQ on
+        # two threads took 33 s against 0.5 s on one (the threads spin waiting on each other)
+        faiss.omp_set_num_threads(1)
         first = groups.first()
         nlist, nprobe = ann_shape(len(first))
         if len(first) <= FLAT_MAX or codes.dim % (2 * _PQ_BYTES):
