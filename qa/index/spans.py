@@ -315,14 +315,16 @@ def sentence_bm25(chunks: Sequence[Chunk], text_of: Callable[[str], str],
     paragraph's sentences are dated by ``years`` (its report's own year) as the paragraph
     is (qa/index/build.py: lexical_text)."""
     years = years or {}
-    pairs = []
-    for row, chunk in enumerate(chunks):
-        text = text_of(chunk.doc)
-        year = years.get(chunk.doc) if chunk.kind == "body" else None
-        pairs.extend((row, tokenize(with_year(text[sent.start:sent.end], year),
-                                    settings.char_ngram))
-                     for sent in sentences(chunk))
-    return build_sentence_bm25(pairs, len(chunks), settings.bm25_variant, settings.bm25_k1,
+
+    def pairs() -> Iterator[tuple[int, list[str]]]:  # one sentence's tokens at a time
+        for row, chunk in enumerate(chunks):
+            text = text_of(chunk.doc)
+            year = years.get(chunk.doc) if chunk.kind == "body" else None
+            for sent in sentences(chunk):
+                yield row, tokenize(with_year(text[sent.start:sent.end], year),
+                                    settings.char_ngram)
+
+    return build_sentence_bm25(pairs(), len(chunks), settings.bm25_variant, settings.bm25_k1,
                                settings.bm25_b, settings.bm25_delta)
 
 
