@@ -60,7 +60,8 @@ eval-gate: install
 	done
 
 bench: install
-	$(PY) -m qa bench --sizes 1000,10000,100000 --out bench/results.json --plot docs/bench.png
+	$(PY) -m qa bench --sizes 1000,10000,100000 --padded-eval 100000 --out bench/results.json \
+	  --plot docs/bench.png
 
 bench-smoke: install
 	$(PY) -m qa bench --sizes 1000 --out /tmp/qa-bench-smoke.json

@@ -103,6 +103,8 @@ def make_parser() -> argparse.ArgumentParser:
     bench.add_argument("--plot", default=None)
     bench.add_argument("--questions", default="eval/qa.jsonl",
                        help="the questions to time (JSONL with a question field)")
+    bench.add_argument("--padded-eval", type=int, default=0, metavar="N", help="also the eval "
+                       "set's hybrid hit@1 padded to N paragraphs (qa/bench/padded.py)")
     add = sub.add_parser("add", help="put reports on the shelf (.txt .md .pdf .docx .html)")
     _common(add)
     add.add_argument("files", nargs="+", metavar="FILE")

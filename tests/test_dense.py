@@ -115,7 +115,9 @@ def test_approximate_index_above_threshold_finds_itself(tmp_path):
     assert vi.kind != "IndexFlatIP" and vi.index.ntotal == 300
     for i in (0, 150, 299):
         ids, scores = vi.search(v[i], 1)
-        assert int(ids[0]) == i and scores[0] == pytest.approx(1.0, abs=1e-5)
+        # 8-bit codes: the index's own scores are within a step of the cosine (the
+        # retriever scores candidates from the vectors themselves)
+        assert int(ids[0]) == i and scores[0] == pytest.approx(1.0, abs=1e-2)
     # its search parameters survive a save and load
     vi.save(tmp_path / "ann.index")
     back = VectorIndex.load(tmp_path / "ann.index")

@@ -22,7 +22,6 @@ import pytest
 from qa.assistant import Assistant
 from qa.bench.corpus import generate
 from qa.cli import main
-from qa.index import build as build_module
 from qa.index import milvus
 from qa.index.build import build_index
 from qa.index.store import load_index, read_manifest, save_index
@@ -128,12 +127,8 @@ def generated_pair(assistant, tmp_path_factory) -> tuple[Assistant, Assistant]:
     corpus.write(source)
     pool = encoder.encode(corpus.pool)
     cache = corpus.composed_vectors(pool, encoder.model_id)
-    mp = pytest.MonkeyPatch()
-    mp.setattr(build_module, "SPAN_INDEX_MAX", 0)
-    try:
-        index = build_index(source, settings, encoder, dict(cache), log=lambda m: None)
-    finally:
-        mp.undo()
+    index = build_index(source, settings, encoder, dict(cache), log=lambda m: None,
+                        span_index=False)
     assert index.spans is None and index.timings["embedded"] == 0
     out = []
     for s in (settings, _milvus(settings)):
@@ -168,6 +163,39 @@ def test_scoped_search_alike(generated_pair):
         docs = {other.index.chunks[h.chunk_id].doc for h in hits}
         assert docs <= {r.path for r in other.index.reports.values() if r.rel in scope}
         assert bool(hits) == (scope != scopes[-1])
+
+
+@pytest.mark.slow
+def test_compact_span_index_alike(assistant, tmp_path_factory, monkeypatch):
+    """A generated corpus above ``SPAN_EXACT_MAX`` (lowered to 1,000 here): its compact span
+    index stays local files beside the collection, and adds the paragraphs of a question's
+    nearest spans to Milvus's candidates, scored from the stored BM25 weights."""
+    from qa.bench.corpus import pool_span_texts
+    from qa.bench.worker import MemoEncoder
+    from qa.index import spans as spans_module
+
+    encoder, settings = assistant.encoder, assistant.settings
+    corpus = generate(SEED_FILE, 3000, per_file=100, variants=2)
+    source = tmp_path_factory.mktemp("compact-source")
+    corpus.write(source)
+    cache = corpus.composed_vectors(encoder.encode(corpus.pool), encoder.model_id)
+    texts = pool_span_texts(corpus.pool)
+    memo = MemoEncoder(encoder, dict(zip(texts, encoder.encode(texts))))
+    monkeypatch.setattr(spans_module, "SPAN_EXACT_MAX", 1000)
+    index = build_index(source, settings, memo, dict(cache), log=lambda m: None)
+    assert index.spans is not None and index.spans.form == "compact"
+    pair = []
+    for s in (settings, _milvus(settings)):
+        folder = tmp_path_factory.mktemp(f"compact-{s.backend}")
+        save_index(index, folder, source, s)
+        index.backend = None
+        loaded, manifest = load_index(folder, source, s)
+        assert loaded.spans is not None and loaded.spans.form == "compact"
+        pair.append(Assistant(loaded, encoder, s, list(manifest.get("notices") or [])))
+    places = ["历城", "淄川", "青州", "寿光"]
+    questions = [q.replace("章丘", places[i % 4]) if i % 2 else q
+                 for i, q in enumerate(QUESTIONS[::12])]
+    assert assert_same(pair[0], pair[1], questions) > 0
 
 
 def _question(assistant: Assistant, text: str):  # type: ignore[no-untyped-def]

@@ -1,5 +1,5 @@
-"""The span index (qa/index/spans.py): built with the index for corpora of up to
-SPAN_INDEX_MAX paragraphs, saved with it, and what search and extraction use."""
+"""The span index (qa/index/spans.py): built with the index for every corpus (compact above
+SPAN_EXACT_MAX paragraphs), saved with it, and what search and extraction use."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from robustfixtures import FakeEncoder, load_assistant, use_encoder
 
-import qa.index.build
+import qa.answer.extract
+import qa.index.spans
 from qa import Settings
 from qa.index.spans import SpanIndex, embed_spans, sentence_bm25
 from qa.text.spans import candidate_spans
@@ -60,23 +61,38 @@ def test_a_corpus_of_hundreds_of_paragraphs_gets_a_span_index_saved_with_it(tmp_
     assert answer.citations[0].context.startswith("第127项工作")
 
 
-def test_a_corpus_above_the_limit_is_searched_by_paragraph(tmp_path, fake, monkeypatch):
-    monkeypatch.setattr(qa.index.build, "SPAN_INDEX_MAX", 20)
-    _corpus(tmp_path / "src", 21)
+def test_a_corpus_above_the_exact_limit_gets_a_compact_span_index(tmp_path, fake, monkeypatch):
+    monkeypatch.setattr(qa.index.spans, "SPAN_EXACT_MAX", 20)
+    _corpus(tmp_path / "src", 41)
+    built = load_assistant(tmp_path / "src", tmp_path / "index", Settings(), log=lambda _m: None)
+    assert built.index.spans is not None and built.index.spans.form == "compact"
     assistant = load_assistant(tmp_path / "src", tmp_path / "index", Settings(),
                                log=lambda _m: None)
-    assert assistant.index.spans is None and assistant.stats()["span_index"] is False
+    spans = assistant.index.spans
+    assert spans is not None and spans.form == "compact" and spans.vectors is None
+    assert assistant.stats()["span_index"] is True
+    chunk = assistant.index.chunks[17]
+    exact = embed_spans([chunk], assistant.source_text, fake)[0]
+    # 8-bit codes: each decoded vector within a step of the embedded one
+    assert np.abs(spans.of(chunk.id) - exact).max() < 0.02
+    np.testing.assert_allclose(spans.of(chunk.id), built.index.spans.of(chunk.id))
     question = "新建社区17处投资了多少？"
     retrieval = assistant.ask_traced(question, mode="dense")[1].retrieval
     hit = retrieval.hits[0]
-    own = float(assistant.index.vectors[hit.chunk_id] @ retrieval.vector)
-    assert hit.dense == pytest.approx(own, abs=1e-5)
-    # the retrieved paragraphs' spans are embedded when asked, and the answer is the same kind
+    assert hit.dense == pytest.approx(float((spans.of(hit.chunk_id) @ retrieval.vector).max()),
+                                      abs=1e-5)
+    # nothing but the question is embedded when it is asked
+    monkeypatch.setattr(qa.answer.extract, "embed_spans", None)
     answer = assistant.ask(question)
     assert answer.citations[0].context.startswith("第17项工作")
-    # … once: asked again, the spans come from the cache and the answer is the same
-    again, trace = assistant.ask_traced(question)
-    assert again == answer and trace.extraction.embed_ms < 1000
+    # above ``exhaustive``, the paragraphs of the spans the ANN index finds join the
+    # candidates, each scored exactly from its codes
+    few = load_assistant(tmp_path / "src", tmp_path / "index",
+                         Settings(exhaustive=10, candidates=3), log=lambda _m: None)
+    retrieval = few.ask_traced(question, mode="dense")[1].retrieval
+    assert retrieval.candidates < 41 and retrieval.hits[0].chunk_id == hit.chunk_id
+    assert retrieval.hits[0].dense == pytest.approx(hit.dense, abs=1e-6)
+    assert few.ask(question).citations[0] == answer.citations[0]
 
 
 def test_a_span_index_that_does_not_fit_its_paragraphs_is_refused(tmp_path, fake):
@@ -107,7 +123,10 @@ class _Counting(FakeEncoder):
         return super().encode(texts, batch_size, progress)
 
 
-def test_adding_a_report_embeds_only_the_new_paragraphs_and_their_spans(tmp_path, monkeypatch):
+@pytest.mark.parametrize("exact_max", [5000, 20], ids=["exact", "compact"])
+def test_adding_a_report_embeds_only_the_new_paragraphs_and_their_spans(tmp_path, monkeypatch,
+                                                                       exact_max):
+    monkeypatch.setattr(qa.index.spans, "SPAN_EXACT_MAX", exact_max)
     encoder = _Counting()
     use_encoder(monkeypatch, encoder)
     _corpus(tmp_path / "src", 40)
@@ -130,3 +149,32 @@ def test_adding_a_report_embeds_only_the_new_paragraphs_and_their_spans(tmp_path
     old = first.index.chunks[5]
     same = next(c for c in second.index.chunks if c.text == old.text)
     np.testing.assert_array_equal(second.index.spans.of(same.id), first.index.spans.of(old.id))
+
+
+def test_many_distinct_spans_are_searched_by_ivf_pq(monkeypatch):
+    """Above FLAT_MAX distinct span vectors the ANN index is IVF-PQ; the paragraphs of the
+    spans it finds are scored exactly from their codes."""
+    from qa.index import spancodes
+    from qa.index.spans import CompactSpans
+
+    monkeypatch.setattr(spancodes, "FLAT_MAX", 1000)
+    rng = np.random.default_rng(0)
+    dim, paragraphs, per = 64, 1000, 10
+    x = rng.normal(size=(paragraphs * per, dim)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    scale = spancodes.Scale.fit(x)
+    codes = spancodes.CodeFile.spool(dim)
+    coded = scale.encode(x)
+    codes.append(coded)
+    groups = spancodes.Groups.of_hashes(spancodes.code_hashes(coded))
+    ann = spancodes.SpanANN.build(codes, scale, groups)
+    assert not ann.exact and ann.ntotal == len(groups) == len(x)
+    spans = SpanIndex(None, np.arange(0, len(x), per), None, CompactSpans(scale, codes, ann, groups))
+    decoded = scale.decode(coded)
+    for i in rng.integers(0, len(x), 20):
+        q = x[i] + 0.05 * rng.normal(size=dim).astype(np.float32)
+        q /= np.linalg.norm(q)
+        rows, best = spans.nearest(q, 400, 200)
+        assert rows[np.argmax(best)] == i // per
+        exact = (decoded[(i // per) * per:(i // per + 1) * per] @ q).max()
+        assert best.max() == pytest.approx(float(exact), abs=1e-4)

@@ -19,13 +19,17 @@ import numpy as np
 from qa.answer.fuse import fuse, minmax
 from qa.answer.question import Question
 from qa.config import Settings
-from qa.index.backend import Candidates, Scope
+from qa.index.backend import TIE_DEPTH, Candidates, Scope, top_with_ties
 from qa.index.build import Index
+from qa.index.spans import SpanScores
 from qa.index.vectors import Encoder
 from qa.text.documents import without_years
 from qa.text.normalize import normalize
 
 MODES = ("hybrid", "bm25", "dense")
+#: a compact span index is asked for this many spans for each paragraph wanted: a
+#: paragraph has ~18 spans, and a question's nearest spans often share their paragraph.
+SPAN_DEPTH = 4
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class Retriever:
         #: the reports' own years, left out of what the encoder sees (see ``vector``)
         self.years = sorted({y for y in own.values() if y})
         self._rows_of: dict[str, np.ndarray] | None = None
+        self._minor_rows: np.ndarray | None = None
 
     def retrieve(self, question: Question, mode: str = "hybrid",
                  reports: Sequence[str] | None = None) -> Retrieval:
@@ -85,9 +90,12 @@ class Retriever:
         if not self.index.chunks:
             return Retrieval(mode, (), qvec, 0, encode_ms)
         scope = None if reports is None else self._scope(reports)
-        found = self.index.searcher().search(list(question.tokens), qvec, self._k(), scope,
-                                             dense=self.index.spans is None)
-        hits = self._rank(question, found, qvec, mode)
+        k = self._k()
+        spans = None if self.index.spans is None else self.index.spans.scores(qvec)
+        found = self.index.searcher().search(list(question.tokens), qvec, k, scope,
+                                             dense=spans is None,
+                                             extra=self._span_candidates(spans, k))
+        hits = self._rank(question, found, qvec, mode, spans)
         if scope is not None:
             # Scored as without ``reports`` (the same candidates, normalised together, plus
             # the reports' own paragraphs), then filtered: min-max over only a report's one
@@ -103,6 +111,15 @@ class Retriever:
         # report's own year, which BM25 and the evidence checks read into every paragraph.
         text = normalize(without_years(question.matchable, self.years))
         return self.encoder.encode([text])[0]
+
+    def _span_candidates(self, spans: SpanScores | None, k: int | None) -> np.ndarray | None:
+        """With a compact span index (qa/index/spans.py), the top ``k`` paragraphs by best
+        span: those of the ``SPAN_DEPTH``·k span groups its ANN index finds nearest, each
+        scored exactly. (The exact form scores every paragraph: nothing to add.)"""
+        if spans is None or spans.spans.compact is None or k is None:
+            return None
+        rows, best = spans.nearest(SPAN_DEPTH * k, TIE_DEPTH * k)
+        return top_with_ties(rows, best, k)
 
     def _k(self) -> int | None:
         """Each retriever's top k to score, or None for every paragraph of a small corpus."""
@@ -135,13 +152,18 @@ class Retriever:
             self._rows_of = out
         return self._rows_of
 
-    def _rank(self, question: Question, found: Candidates, qvec: np.ndarray,
-              mode: str) -> tuple[Hit, ...]:
+    def _minor(self) -> np.ndarray:
+        """Which paragraphs are not body text (headings, bylines): ranked below content."""
+        if self._minor_rows is None:
+            self._minor_rows = np.array([c.kind != "body" for c in self.index.chunks], dtype=bool)
+        return self._minor_rows
+
+    def _rank(self, question: Question, found: Candidates, qvec: np.ndarray, mode: str,
+              scores: SpanScores | None = None) -> tuple[Hit, ...]:
         s = self.settings
         cands = found.rows
         if len(cands) == 0:
             return ()
-        chunks = self.index.chunks
         bm25 = found.bm25
         lexical = bm25
         spans = self.index.spans
@@ -149,8 +171,8 @@ class Retriever:
             w = s.sentence_weight
             best = spans.sentences.best(list(question.tokens))[cands]
             lexical = (1 - w) * minmax(bm25) + w * minmax(best)
-        if spans is not None:  # every paragraph, by its best span
-            dense = spans.best_similarity(qvec)[cands]
+        if spans is not None:  # each candidate by its best span
+            dense = (scores or spans.scores(qvec)).best_of(cands)
         else:
             assert found.dense is not None
             dense = found.dense
@@ -160,8 +182,7 @@ class Retriever:
             fused = minmax(dense)
         else:
             fused = fuse(lexical, dense, s.fusion, s.weight_bm25, s.weight_dense, s.rrf_k)
-        prior = np.array([s.minor_penalty if chunks[i].kind != "body" else 0.0 for i in cands])
-        fused = fused - prior
+        fused = fused - np.where(self._minor()[cands], s.minor_penalty, 0.0)
         order = np.argsort(-fused, kind="stable")
         return tuple(Hit(int(cands[i]), float(fused[i]), float(bm25[i]), float(dense[i]))
                      for i in order)

@@ -9,7 +9,9 @@ variants, a report file is ``per_file`` paragraphs with a numbered heading (一�
 Because paragraphs are made of a finite pool of sentence variants, their embeddings can be
 *composed*: embed each distinct variant once (real USE vectors), and a paragraph's vector is
 the normalised sum of its sentences' vectors. ``Corpus.composed_vectors`` returns them keyed
-by the indexer's content hash, i.e. as a ready vector cache for ``build_index``.
+by the indexer's content hash, i.e. as a ready vector cache for ``build_index``. Span
+vectors likewise: each distinct span text of the pool (``pool_span_texts``) is embedded
+once, and the build's encoder looks span texts up there (qa/bench/worker.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from qa.index.build import content_hash
+from qa.schema import Chunk
 from qa.text.documents import paragraphs, read_report
+from qa.text.spans import candidate_spans
 
 PLACES = (
     "历城 长清 平阴 商河 莱芜 钢城 淄川 博山 临淄 周村 桓台 高青 沂源 滕州 邹城 曲阜 岱岳 新泰 肥城 "
@@ -91,11 +95,24 @@ class Corpus:
         return cache
 
 
+def pool_span_texts(pool: list[str]) -> list[str]:
+    """The distinct candidate-span texts (qa/text/spans.py) of the pool's sentences, each
+    cut as a paragraph of its own: a generated paragraph is a run of pool sentences, and
+    its spans are its sentences' spans (a span cut otherwise is embedded for real)."""
+    texts: dict[str, None] = {}
+    for i, text in enumerate(pool):
+        chunk = Chunk(i, "pool", 0, len(text), text, "", "body")
+        texts.update((text[s.start:s.end], None) for s, _ in candidate_spans(chunk, text))
+    return list(texts)
+
+
 def generate(seed_file: Path, n_paragraphs: int, per_file: int = 100, section: int = 10,
-             variants: int = 60, seed: int = 7, prefix: str = "report") -> Corpus:
-    """About ``n_paragraphs`` paragraphs (rounded up to whole files), deterministically."""
+             variants: int = 60, seed: int = 7, prefix: str = "report",
+             source: tuple[list[str], list[str]] | None = None) -> Corpus:
+    """About ``n_paragraphs`` paragraphs (rounded up to whole files), deterministically;
+    from the sentences and headings of ``source`` instead of ``seed_file``'s when given."""
     rng = random.Random(seed)
-    sents, heads = templates(seed_file)
+    sents, heads = source or templates(seed_file)
     pool = [variant(rng, s) for s in sents for _ in range(variants)]
     n_sent = len(pool)
     by_ordinal: list[list[int]] = []  # heading variants numbered 一、二、… as in a report

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from qa.atomic import write_text_atomically
-from qa.bench.corpus import PLACES, generate
+from qa.bench.corpus import PLACES, generate, pool_span_texts
 from qa.bench.report import markdown_table, plot, targets
 from qa.config import BACKENDS, Settings, available_cores
 from qa.errors import UsageError
@@ -83,6 +83,20 @@ def questions_for(n: int, generated: bool, path: Path = Path("eval/qa.jsonl")) -
     return (qs * (QUESTIONS // len(qs) + 1))[:min(QUESTIONS, max(len(qs), 1))]
 
 
+def span_memo(cache: Path) -> Path:
+    """Where ``Pool.cache_file`` writes the span texts' vectors beside the paragraphs'."""
+    return cache.with_name("span-memo.npz")
+
+
+def build_config(source: Path, index_dir: Path, cache: Path | None, progress: bool
+                 ) -> dict[str, Any]:
+    """A build worker's configuration: composed paragraph vectors and span memo when
+    ``cache`` is given."""
+    return {"mode": "build", "source": str(source), "index": str(index_dir),
+            "cache": str(cache) if cache else None,
+            "span_memo": str(span_memo(cache)) if cache else None, "progress": progress}
+
+
 def dir_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
@@ -97,6 +111,8 @@ class Pool:
         self.vectors: np.ndarray | None = None
         self.texts: list[str] = []
         self.info: dict[str, Any] = {}
+        self.memo: tuple[list[str], np.ndarray] = ([], np.zeros((0, 0), np.float32))
+        self.memo_of: list[str] = []
 
     def cache_file(self, corpus: Any, path: Path) -> Path:
         if self.vectors is None or self.texts != corpus.pool:
@@ -107,6 +123,21 @@ class Pool:
                                  "seconds": time.perf_counter() - t}
         cache = corpus.composed_vectors(self.vectors, self.encoder.model_id)
         np.savez(path, hashes=np.array(list(cache)), vectors=np.stack(list(cache.values())))
+        self.span_memo_file(corpus, span_memo(path))
+        return path
+
+    def span_memo_file(self, corpus: Any, path: Path) -> Path:
+        """Every distinct span text of the pool with its real vector, for the build worker's
+        encoder to look span texts up in (``pool_span_texts``)."""
+        if self.memo_of != corpus.pool:
+            t = time.perf_counter()
+            texts = pool_span_texts(corpus.pool)
+            self.memo = (texts, self.encoder.encode(texts, progress=sys.stderr.isatty()))
+            self.memo_of = corpus.pool
+            self.info.setdefault("span_pool", []).append(
+                {"sentences": len(corpus.pool), "spans": len(texts),
+                 "seconds": time.perf_counter() - t})
+        np.savez(path, texts=np.array(self.memo[0]), vectors=self.memo[1])
         return path
 
     def sample_rate(self, corpus: Any) -> dict[str, Any]:
@@ -196,7 +227,7 @@ def references(source: Path, index_dir: Path, settings: Settings, questions: lis
             acc.append(float(np.sum(scores[ids[:k]] >= kth - 1e-6)) / k)
     from qa.bench.worker import summary
 
-    return {"sparse_scores_ms": summary(sparse), "rank_bm25_get_scores_ms": summary(rank),
+    return {**_span_reference(index.spans, qvecs, settings), "sparse_scores_ms": summary(sparse), "rank_bm25_get_scores_ms": summary(rank),
             "rank_bm25_init_s": init_s, "bm25_speedup": float(np.median(rank) / np.median(sparse)),
             "bm25_max_rel_diff": worst, "bm25_checked": len(rank),
             "flat_search_ms": summary(flat_t), "index_search_ms": summary(approx_t),
@@ -204,14 +235,62 @@ def references(source: Path, index_dir: Path, settings: Settings, questions: lis
             "recall10": float(np.mean(tied)), "recall100": float(np.mean(tied100))}
 
 
+def exact_best_spans(spans: Any, qvecs: np.ndarray, block: int = 4096) -> np.ndarray:
+    """(paragraphs, questions): each paragraph's best span similarity, from every stored
+    span (decoded block by block): the exact search the span ANN is measured against."""
+    n = len(spans.starts)
+    out = np.empty((n, len(qvecs)), dtype=np.float32)
+    q = np.ascontiguousarray(qvecs.T, dtype=np.float32)
+    for a in range(0, n, block):
+        b = min(n, a + block)
+        first, last = int(spans.starts[a]), spans._end(b - 1)
+        decoded = spans.compact.scale.decode(spans.compact.codes.read(first, last))
+        out[a:b] = np.maximum.reduceat(decoded @ q, spans.starts[a:b] - first, axis=0)
+    return out
+
+
+def span_recall(spans: Any, qvecs: np.ndarray, depth: int, paragraphs: int, k: int = 10
+                ) -> dict[str, Any]:
+    """Recall@k of the compact span index's search (ANN, then its paragraphs scored
+    exactly) against the exact best span of every paragraph; ties at the k-th count."""
+    from qa.bench.worker import summary
+
+    t0 = time.perf_counter()
+    exact = exact_best_spans(spans, qvecs)
+    scan_s = (time.perf_counter() - t0) / max(len(qvecs), 1)
+    hits, took = [], []
+    for j, q in enumerate(qvecs):
+        t0 = time.perf_counter()
+        rows, best = spans.nearest(q, depth, paragraphs)
+        took.append(time.perf_counter() - t0)
+        top = rows[np.argsort(-best, kind="stable")[:k]]
+        col = exact[:, j]
+        kk = min(k, len(col))
+        kth = -np.partition(-col, kk - 1)[kk - 1]
+        hits.append(float(np.sum(col[top] >= kth - 1e-6)) / kk)
+    return {"span_recall10": float(np.mean(hits)), "span_search_ms": summary(took),
+            "span_exact_scan_ms": scan_s * 1000, "spans": spans.n_spans,
+            "span_groups": len(spans.compact.groups)}
+
+
+def _span_reference(spans: Any, qvecs: np.ndarray, settings: Settings) -> dict[str, Any]:
+    """``span_recall`` with the retriever's depths, for a compact span index ({} else)."""
+    from qa.answer.retrieve import SPAN_DEPTH
+    from qa.index.backend import TIE_DEPTH
+
+    if spans is None or spans.compact is None:
+        return {}
+    return span_recall(spans, qvecs, SPAN_DEPTH * settings.candidates,
+                       TIE_DEPTH * settings.candidates)
+
+
 def measure_backend(backend: str, source: Path, work: Path, questions: list[str],
                     cache: Path | None) -> dict[str, Any]:
     """Build and serve the same corpus with another backend, in its own index folder."""
     index_dir = work / f"index-{backend}"
     log(f"{backend}: building, cold start and {len(questions)} questions")
-    out: dict[str, Any] = {"build": run_child(
-        {"mode": "build", "source": str(source), "index": str(index_dir),
-         "cache": str(cache) if cache else None, "progress": False}, backend)}
+    out: dict[str, Any] = {"build": run_child(build_config(source, index_dir, cache, False),
+                                              backend)}
     out["disk_mb"] = dir_mb(index_dir)
     out["serve"] = run_child({"mode": "serve", "source": str(source), "index": str(index_dir),
                               "first_question": "今年的总投资是多少？", "questions": questions,
@@ -227,9 +306,8 @@ def measure(name: str, source: Path, work: Path, settings: Settings, questions: 
     log(f"{name}: building ({'composed' if cache else 'real'} vectors)")
     row: dict[str, Any] = {"name": name, "vectors": "composed" if cache else "real",
                            "load_avg": os.getloadavg()[0]}
-    row["build"] = run_child({"mode": "build", "source": str(source), "index": str(index_dir),
-                              "cache": str(cache) if cache else None,
-                              "progress": sys.stderr.isatty()}, settings.backend)
+    row["build"] = run_child(build_config(source, index_dir, cache, sys.stderr.isatty()),
+                             settings.backend)
     row["paragraphs"], row["reports"] = row["build"]["paragraphs"], row["build"]["reports"]
     row["disk_mb"] = dir_mb(index_dir)
     log(f"{name}: cold start and {len(questions)} questions")
@@ -248,15 +326,20 @@ def measure(name: str, source: Path, work: Path, settings: Settings, questions: 
     return row
 
 
+def _backends(args: Any) -> tuple[str, ...]:
+    """--backend: local first, as the references read its index in this process
+    (milvus-lite's folder would stay locked for the workers); the others beside it."""
+    backends = tuple(b.strip() for b in str(getattr(args, "backend", "local")).split(","))
+    if any(b not in BACKENDS for b in backends) or backends[0] != "local":
+        raise UsageError(f"--backend takes a list of {', '.join(BACKENDS)}, local first")
+    return backends
+
+
 def run_bench(args: Any) -> int:
     t_start = time.perf_counter()
     sizes = [int(s) for s in str(args.sizes).split(",") if s.strip()]
     settings = Settings.from_env()
-    backends = tuple(b.strip() for b in str(getattr(args, "backend", "local")).split(","))
-    if any(b not in BACKENDS for b in backends) or backends[0] != "local":
-        raise UsageError(f"--backend takes a list of {', '.join(BACKENDS)}, local first")
-    # local first: the references read its index in this process (milvus-lite's folder
-    # would stay locked for the workers); the others are measured beside it
+    backends = _backends(args)
     settings = replace(settings, backend=backends[0])
     seed_dir = Path(args.source)
     questions = Path(getattr(args, "questions", "eval/qa.jsonl"))
@@ -291,6 +374,9 @@ def run_bench(args: Any) -> int:
                                           work / f"n{n}", settings, questions_for(n, True, questions),
                                           cache, extra, backends[1:]))
             shutil.rmtree(src.parent, ignore_errors=True)
+        if getattr(args, "padded_eval", 0):
+            result["padded_eval"] = _padded(int(args.padded_eval), seed_dir, work, pool,
+                                            settings, questions)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result["embedding"] = pool.info if pool else {}
@@ -308,6 +394,16 @@ def run_bench(args: Any) -> int:
           + (f"  chart: {args.plot}" if getattr(args, "plot", None) else "")
           + f"  wall time: {result['wall_s'] / 60:.1f} min")
     return 0
+
+
+def _padded(size: int, seed_dir: Path, work: Path, pool: Pool | None, settings: Settings,
+            questions: Path) -> dict[str, Any]:
+    """qa/bench/padded.py's measurement, its index built by a bench worker."""
+    from qa.bench.padded import padded_eval
+
+    return padded_eval(seed_dir, size, work / "padded", pool or Pool(settings),
+                       lambda src, index, cache: run_child(build_config(src, index, cache, False),
+                                                           settings.backend), questions)
 
 
 def _cpu_model() -> str:

@@ -75,10 +75,12 @@ class SearchBackend(Protocol):
     name: str
 
     def search(self, tokens: list[str], qvec: np.ndarray, k: int | None,
-               scope: Scope | None = None, dense: bool = True) -> Candidates:
+               scope: Scope | None = None, dense: bool = True,
+               extra: np.ndarray | None = None) -> Candidates:
         """Every paragraph when ``k`` is None, else the union of the BM25 top ``k`` and the
-        vector top ``k``; plus every paragraph of ``scope``. ``dense``: also the paragraph
-        cosines (a corpus with a span index scores paragraphs by their spans instead)."""
+        vector top ``k``; plus every paragraph of ``scope`` and the rows ``extra`` (the
+        span index's top k). ``dense``: also the paragraph cosines (a corpus with a span
+        index scores paragraphs by their spans instead)."""
         ...
 
     def describe(self) -> dict[str, Any]:
@@ -99,7 +101,8 @@ class LocalBackend:
         self.bm25, self.vectors, self.vector_index = bm25, vectors, vector_index
 
     def search(self, tokens: list[str], qvec: np.ndarray, k: int | None,
-               scope: Scope | None = None, dense: bool = True) -> Candidates:
+               scope: Scope | None = None, dense: bool = True,
+               extra: np.ndarray | None = None) -> Candidates:
         scores = self.bm25.scores(tokens)
         if k is None:
             rows = np.arange(self.bm25.size)
@@ -107,6 +110,8 @@ class LocalBackend:
             rows = np.union1d(self._top_bm25(tokens, scores, k), self._top_dense(qvec, k))
         if scope is not None:
             rows = np.union1d(rows, scope.rows)
+        if extra is not None and len(extra):
+            rows = np.union1d(rows, extra)
         # einsum, not BLAS: see SpanIndex.best_similarity
         cos = np.einsum("ij,j->i", self.vectors[rows], qvec) if dense else None
         return Candidates(rows, scores[rows], cos)

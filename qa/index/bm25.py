@@ -20,7 +20,7 @@ import json
 import math
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,10 +195,19 @@ class SentenceBM25:
                    np.load(folder / "sentence_owner.npy", allow_pickle=False), n_paragraphs)
 
 
-def build_sentence_bm25(sentences: list[tuple[int, list[str]]], n_paragraphs: int,
+def build_sentence_bm25(sentences: Iterable[tuple[int, list[str]]], n_paragraphs: int,
                         variant: str = "plus", k1: float = 1.2, b: float = 0.75,
                         delta: float = 1.0) -> SentenceBM25:
-    """``sentences`` are (paragraph row, tokens) pairs."""
-    bm25 = build_bm25((tokens for _, tokens in sentences), variant, k1, b, delta)
-    owner = np.array([row for row, _ in sentences], dtype=np.int64)
+    """``sentences`` are (paragraph row, tokens) pairs, possibly a generator: each
+    sentence's tokens are counted and dropped as ``build_bm25`` reads them (the ~260k
+    sentences of 100k paragraphs held as token lists cost a few hundred MB)."""
+    owners = array("q")
+
+    def tokens() -> Iterator[list[str]]:
+        for row, toks in sentences:
+            owners.append(row)
+            yield toks
+
+    bm25 = build_bm25(tokens(), variant, k1, b, delta)
+    owner = np.frombuffer(owners, dtype=np.int64).copy() if owners else np.zeros(0, np.int64)
     return SentenceBM25(bm25, owner, n_paragraphs)

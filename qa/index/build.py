@@ -15,7 +15,7 @@ import numpy as np
 from qa.config import Settings
 from qa.index.backend import LocalBackend, SearchBackend
 from qa.index.bm25 import SparseBM25, build_bm25
-from qa.index.spans import SPAN_INDEX_MAX, SpanIndex, build_span_index
+from qa.index.spans import SpanIndex, build_span_index
 from qa.index.vectors import Encoder, VectorIndex
 from qa.schema import Chunk
 from qa.text.documents import Conversions, Report, paragraphs, read_reports, report_year
@@ -35,8 +35,8 @@ class Index:
     model: str
     notices: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-    #: every paragraph's spans embedded and its sentences indexed (qa/index/spans.py), for a
-    #: corpus of up to SPAN_INDEX_MAX paragraphs; None for a larger one.
+    #: every paragraph's spans embedded and its sentences indexed (qa/index/spans.py); None
+    #: only for an index built without (``build_index(..., span_index=False)``).
     spans: SpanIndex | None = None
     #: each report's own year (``report_years``) by path, read into its paragraphs.
     years: dict[str, str | None] = field(default_factory=dict)
@@ -153,7 +153,8 @@ def build_index(source: Path, settings: Settings, encoder: Encoder,
                 cached_vectors: dict[str, np.ndarray] | None = None,
                 progress: bool = False, log: Callable[[str], None] | None = None,
                 cached_spans: dict[str, np.ndarray] | None = None,
-                cached_conversions: Conversions | None = None) -> Index:
+                cached_conversions: Conversions | None = None,
+                span_index: bool = True) -> Index:
     """Read every report under ``source`` and build the index in memory.
 
     ``cached_vectors`` maps ``content_hash`` → vector from a previous build with the same
@@ -162,7 +163,8 @@ def build_index(source: Path, settings: Settings, encoder: Encoder,
     emptied once its vectors are copied: at 100k paragraphs it holds ~200 MB that would
     otherwise stay alive through the vector-index build, the peak of a build's memory.
     ``cached_conversions`` (sha256 of a file → its Converted) spares converting again a PDF,
-    Word or HTML report the previous build converted.
+    Word or HTML report the previous build converted. ``span_index=False`` leaves the span
+    index out (a comparison of search without it: `qa sweep`, the backend tests).
     """
     log = log or (lambda msg: print(msg, file=sys.stderr))
     timings: dict[str, float] = {}
@@ -192,7 +194,7 @@ def build_index(source: Path, settings: Settings, encoder: Encoder,
     texts = {r.path: r.text for r in reports}
     spans = (build_span_index(chunks, texts.__getitem__, encoder, settings, cached_spans,
                               [span_key(h, c.kind) for h, c in zip(hashes, chunks)], years)
-             if len(chunks) <= SPAN_INDEX_MAX else None)
+             if span_index else None)
     timings["span_index"] = time.perf_counter() - t
     return Index(chunks, {r.path: r for r in reports}, bm25, vectors, vector_index,
                  encoder.model_id, notices, timings, spans, years, hashes)

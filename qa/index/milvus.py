@@ -255,10 +255,11 @@ class MilvusBackend:
                     "error": f"cannot reach Milvus at {shown_uri(self.uri)} ({_reason(exc)})"}
 
     def search(self, tokens: list[str], qvec: np.ndarray, k: int | None,
-               scope: Scope | None = None, dense: bool = True) -> Candidates:
+               scope: Scope | None = None, dense: bool = True,
+               extra: np.ndarray | None = None) -> Candidates:
         terms = QueryTerms.of(self.bm25, tokens)
         try:
-            return self._search(terms, qvec, k, scope, dense)
+            return self._search(terms, qvec, k, scope, dense, extra)
         except BackendError:
             raise
         except Exception as exc:
@@ -266,7 +267,7 @@ class MilvusBackend:
                                f"({_reason(exc)})") from None
 
     def _search(self, terms: QueryTerms, qvec: np.ndarray, k: int | None,
-                scope: Scope | None, dense: bool) -> Candidates:
+                scope: Scope | None, dense: bool, extra: np.ndarray | None) -> Candidates:
         n = self.bm25.size
         got: dict[int, float] = {}
         covered: set[int] = set()  # rows a search would have returned had they matched
@@ -288,6 +289,8 @@ class MilvusBackend:
             if len(scope.rows) <= MAX_LIMIT:
                 covered.update(scope.rows.tolist())
             rows = np.union1d(rows, scope.rows)
+        if extra is not None and len(extra):  # scored from the stored weights (_bm25_of)
+            rows = np.union1d(rows, extra)
         bm25 = self._bm25_of(rows, got, covered, terms)
         # The cosines of the rows to rank from the paragraph vectors the index folder keeps,
         # computed as the local backend does: Milvus's distances of two equal vectors may

@@ -4,9 +4,10 @@ Layout::
 
     index/manifest.json     format version, settings, model, sources and file checksums
     index/gen-<id>/         chunks.jsonl, bm25.npz (+ vocab/base/idf), vectors.npy, faiss.index
-                            and, for a corpus of up to SPAN_INDEX_MAX paragraphs, the span
-                            index: spans.npy, span_starts.npy, sentence_bm25.npz (+ vocab/
-                            base/idf), sentence_owner.npy
+                            and the span index: span_starts.npy, sentence_bm25.npz (+ vocab/
+                            base/idf), sentence_owner.npy and the span vectors, spans.npy
+                            (float32) up to SPAN_EXACT_MAX paragraphs, else span_codes.npy
+                            (8-bit codes), span_scale.npy and span_ann.faiss (IVF-PQ)
 
 A build writes a new ``gen-<id>`` folder under a temporary name, renames it into place and
 only then replaces ``manifest.json`` (write to a temporary file, ``os.replace``). The
@@ -24,7 +25,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from qa.errors import IndexStoreError, SourceError
 from qa.index import milvus
 from qa.index.bm25 import SparseBM25
 from qa.index.build import Index, content_hash, dense_text, span_key
-from qa.index.spans import SpanIndex
+from qa.index.spans import SpanCache, SpanIndex, load_compact
 from qa.index.vectors import VectorIndex
 from qa.schema import Chunk
 from qa.text.documents import (
@@ -187,9 +188,10 @@ def _manifest(index: Index, settings: Settings, generation: str, files: dict[str
         "notices": index.notices,
         "files": files,
         "span_index": index.spans is not None,
+        "span_form": index.spans.form if index.spans is not None else None,
         "counts": {"documents": len(index.reports), "paragraphs": len(index.chunks),
                    "terms": len(index.bm25.vocab),
-                   "spans": len(index.spans.vectors) if index.spans is not None else 0},
+                   "spans": index.spans.n_spans if index.spans is not None else 0},
         "timings": {k: round(v, 3) for k, v in index.timings.items()},
     }
 
@@ -348,8 +350,13 @@ def _no_gc() -> Iterator[None]:
 
 #: the index files, in the order their problems are reported.
 _FILES = ("chunks.jsonl",) + SparseBM25.files() + VectorIndex.FILES
-#: … and those of its span index (qa/index/spans.py), when the manifest says it has one.
-_SPAN_FILES = SpanIndex.FILES
+
+
+def _span_form(manifest: dict[str, Any]) -> str | None:
+    """The form of the manifest's span index (qa/index/spans.py), None without one."""
+    if manifest.get("span_index") is not True:
+        return None
+    return "compact" if manifest.get("span_form") == "compact" else "exact"
 
 
 def load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Index, dict[str, Any]]:
@@ -372,17 +379,12 @@ def _load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Inde
     _check_manifest(manifest, settings)
     gen = index_dir / str(manifest.get("generation", ""))
     files = manifest.get("files") or {}
-    needed = _FILES + (_SPAN_FILES if manifest.get("span_index") is True else ())
+    form = _span_form(manifest)
+    needed = _FILES + (SpanIndex.files(form) if form else ())
     complete = all(name in files and (gen / name).is_file() for name in needed)
     pool = ThreadPoolExecutor(max_workers=2)
     try:
-        work: dict[str, Future] = {}
-        if complete:
-            work["faiss.index"] = pool.submit(_verified, gen / "faiss.index", files["faiss.index"],
-                                              VectorIndex.load)
-            work["bm25.npz"] = pool.submit(_verified, gen / "bm25.npz", files["bm25.npz"],
-                                           SparseBM25.read_weights)
-            work["vectors.npy"] = pool.submit(_verified, gen / "vectors.npy", files["vectors.npy"])
+        work = _large_files(pool, gen, files, form) if complete else {}
         error: Exception | None = None
         try:
             known = _conversions(gen, files)
@@ -415,7 +417,7 @@ def _load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Inde
         bm25 = SparseBM25.load(gen, "bm25", loaded["bm25.npz"])
         vectors = VectorIndex.load_vectors(gen)
         vector_index = loaded["faiss.index"]
-        spans = SpanIndex.load(gen, len(chunks)) if "spans.npy" in needed else None
+        spans = SpanIndex.load(gen, len(chunks), form) if form else None
     except (OSError, ValueError, KeyError, TypeError, SourceError, RuntimeError) as exc:
         raise StaleIndex(f"the index cannot be read ({type(exc).__name__}: {exc})") from None
     if not (len(chunks) == bm25.size == len(vectors) == vector_index.index.ntotal):
@@ -427,6 +429,20 @@ def _load_index(index_dir: Path, source: Path, settings: Settings) -> tuple[Inde
                   years=years, generation=str(manifest.get("generation", "")))
     _open_backend(index, manifest, index_dir, settings)
     return index, manifest
+
+
+def _large_files(pool: ThreadPoolExecutor, gen: Path, files: dict[str, Any], form: str | None
+                 ) -> dict[str, Future]:
+    """The large files of a complete generation, hashed (and some read) in ``pool``."""
+    work = {"faiss.index": pool.submit(_verified, gen / "faiss.index", files["faiss.index"],
+                                       VectorIndex.load),
+            "bm25.npz": pool.submit(_verified, gen / "bm25.npz", files["bm25.npz"],
+                                    SparseBM25.read_weights),
+            "vectors.npy": pool.submit(_verified, gen / "vectors.npy", files["vectors.npy"])}
+    if form == "compact":  # ~1 GB at 100k paragraphs
+        work["span_codes.npy"] = pool.submit(_verified, gen / "span_codes.npy",
+                                             files["span_codes.npy"])
+    return work
 
 
 def _verified(path: Path, digest: str, read: Callable[[Path], Any] | None = None
@@ -504,10 +520,19 @@ def load_vector_cache(index_dir: Path, model: str) -> dict[str, np.ndarray]:
         return {}
 
 
-def load_span_cache(index_dir: Path, model: str) -> dict[str, np.ndarray]:
+def load_span_cache(index_dir: Path, model: str) -> Mapping[str, np.ndarray]:
     """Span vectors of the previous build keyed by ``span_key`` (content hash and kind);
-    {} if it had no span index or a file fails its checksum."""
+    {} if it had no span index or a file fails its checksum. A compact span index lends
+    its codes, decoded when a key is asked for (``SpanCache``)."""
     try:
+        if _span_form(read_manifest(index_dir)) == "compact":
+            gen, rows = _previous_build(index_dir, model, ("span_codes.npy", "span_scale.npy",
+                                                           "span_starts.npy"))
+            starts = np.load(gen / "span_starts.npy", allow_pickle=False)
+            if len(rows) != len(starts):
+                return {}
+            return SpanCache([span_key(row["hash"], row["kind"]) for row in rows], starts,
+                             load_compact(gen))
         gen, rows = _previous_build(index_dir, model, ("spans.npy", "span_starts.npy"))
         vectors = np.load(gen / "spans.npy", allow_pickle=False)
         starts = np.load(gen / "span_starts.npy", allow_pickle=False)
