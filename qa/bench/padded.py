@@ -5,8 +5,8 @@ The padding is other reports, not the bundled one's: sentences of the public SQu
 passages (eval/external: Wikipedia, CMRC 2018 and DRCD) with their numbers redrawn
 (qa/bench/corpus.py), under those articles' titles as headings. Padding made of the bundled
 report's own sentences with other numbers (the speed corpora) would not measure search: a
-question such as 签约项目的总投资额是多少 names no place or year, and every variant answers
-it as well as the original. Vectors are composed as for the speed corpora (each distinct
+question that names no place or year is answered by every variant as well as by the
+original. Vectors are composed as for the speed corpora (each distinct
 sentence and span text embedded once, for real); the bundled report is embedded whole.
 """
 
@@ -18,8 +18,8 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from qa.bench.corpus import _SENT, generate

@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Sequence
 from typing import IO, Any
 
 import numpy as np
@@ -248,7 +248,8 @@ def code_hashes(codes: np.ndarray) -> np.ndarray:
     """A 64-bit hash of each row of codes (equal rows, equal hashes; others collide with
     probability ~2^-64 a pair)."""
     width = -(-codes.shape[1] // 8) * 8
-    padded = codes if width == codes.shape[1] else np.pad(codes, ((0, 0), (0, width - codes.shape[1])))
+    extra = width - codes.shape[1]
+    padded = np.pad(codes, ((0, 0), (0, extra))) if extra else codes
     words = np.ascontiguousarray(padded).view(np.uint64)
     return (words * _MULT[:words.shape[1]]).sum(axis=1, dtype=np.uint64)
 
