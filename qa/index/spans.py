@@ -98,10 +98,6 @@ class SpanIndex:
         """One question's span similarities, computed as they are asked for, once."""
         return SpanScores(self, qvec)
 
-    def best_of(self, qvec: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """The best span similarity of each paragraph of ``rows`` (``SpanScores``)."""
-        return self.scores(qvec).best_of(rows)
-
     def nearest(self, qvec: np.ndarray, spans: int, paragraphs: int
                 ) -> tuple[np.ndarray, np.ndarray]:
         """``SpanScores.nearest``."""
@@ -121,7 +117,6 @@ class SpanIndex:
     EXACT_FILES = ("spans.npy", "span_starts.npy") + SentenceBM25.FILES
     COMPACT_FILES = (("span_codes.npy", "span_scale.npy", "span_ann.faiss", "span_groups.npy",
                       "span_group_starts.npy", "span_starts.npy") + SentenceBM25.FILES)
-    FILES = EXACT_FILES
 
     @classmethod
     def files(cls, form: str) -> tuple[str, ...]:
